@@ -1,0 +1,121 @@
+/*
+ * addr.h - envelope address parsing and normalisation.
+ *
+ * Owns the rules that turn the bytes an MTA hands over (RCPT TO argument,
+ * configuration string) into a struct addr: brackets and source route
+ * dropped, quoted local part reduced to its dot-atom form when it is one,
+ * domain case-folded without its trailing dot, RFC 5321 length limits
+ * enforced, the address extension located.  No heap: struct addr holds
+ * fixed-size buffers, so parsing cannot fail for lack of memory and a
+ * caller may keep one on its stack.
+ */
+#ifndef HOSTED_MILTER_ADDR_H
+#define HOSTED_MILTER_ADDR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* RFC 5321 4.5.3.1: local part 64 octets, domain 255 octets. */
+#define ADDR_LOCAL_MAX 64
+#define ADDR_DOMAIN_MAX 255
+/* local@domain, the longest canonical text (a quoted local part may need
+ * two quotes and backslashes beyond the 64 octets, see addr_parse). */
+#define ADDR_TEXT_MAX (2 * ADDR_LOCAL_MAX + 2 + 1 + ADDR_DOMAIN_MAX)
+
+enum addr_error {
+    ADDR_OK = 0,
+    ADDR_ERR_EMPTY,      /* "", "<>" (the null path is no recipient) */
+    ADDR_ERR_BRACKETS,   /* unbalanced or misplaced angle brackets */
+    ADDR_ERR_ROUTE,      /* malformed source route "@a,@b:" */
+    ADDR_ERR_LOCAL,      /* local part neither dot-atom nor quoted string */
+    ADDR_ERR_DOMAIN,     /* domain neither a host name nor an address literal */
+    ADDR_ERR_LOCAL_LONG, /* local part over 64 octets */
+    ADDR_ERR_DOMAIN_LONG,/* domain over 255 octets */
+    ADDR_ERR_CONTROL,    /* NUL, CR, LF or another control byte */
+    ADDR_ERR_EIGHTBIT,   /* a byte >= 0x80 (SMTPUTF8 is not supported) */
+};
+
+struct addr {
+    /*
+     * Canonical local part, case as written: the unquoted form when the
+     * quoted string is a plain dot-atom ("john.doe" -> john.doe), else the
+     * quoted form with only the necessary backslashes ("john doe").
+     */
+    char local[2 * ADDR_LOCAL_MAX + 3];
+    /* Lower-case domain without trailing dot; "" for a bare local part
+     * (RCPT TO:<postmaster>).  An address literal is kept as "[...]". */
+    char domain[ADDR_DOMAIN_MAX + 1];
+    size_t local_len;
+    size_t domain_len;
+    /*
+     * Bytes of local[] before the extension; equal to local_len when there
+     * is none.  local[base_len] is then the delimiter character and the
+     * extension is local + base_len (delimiter included, case kept).
+     */
+    size_t base_len;
+};
+
+/*
+ * addr_parse - parse one address of len bytes (need not be NUL-terminated).
+ *
+ * Accepts "<...>" or a bare address, an optional source route before ':'
+ * (ignored), a dot-atom or quoted local part, and a host name (trailing dot
+ * dropped) or address literal as domain.  A missing domain is allowed (bare
+ * "postmaster"); domain_len is then 0.  delimiters is the set of
+ * recipient_delimiter characters ("" or NULL: no extensions); the split
+ * follows Postfix split_addr(): first delimiter character, never for
+ * postmaster / MAILER-DAEMON, never when the base would be empty, and with
+ * '-' in the set never for owner-* or *-request.
+ *
+ * Returns ADDR_OK and fills *out, or an error code with *out unspecified.
+ * Reads at most len bytes; any byte string is safe input.
+ *
+ * Details that callers may rely on:
+ * - Checks run in this order, and the first failing one decides the code:
+ *   control bytes anywhere (so CR/LF injection is always ADDR_ERR_CONTROL),
+ *   8-bit bytes, brackets, emptiness, source route, local part, domain.
+ *   Within the local part and the domain, syntax is checked before length.
+ * - Nothing is trimmed: white space outside a quoted string is an error.
+ * - The local part is strict RFC 5321: a leading, trailing or doubled dot
+ *   in an unquoted local part ("a..b", ".a", "a.") is ADDR_ERR_LOCAL, even
+ *   though some MTAs accept it; quote it ("a..b"@d) to use it.  The empty
+ *   quoted string ""@d is valid.  The 64-octet limit applies to the
+ *   unquoted content.
+ * - The domain follows the last '@' outside the quoted local part; the
+ *   local part before it must be one dot-atom or one quoted string.
+ * - "@domain" (a leading '@' and no ',' or ':' after the first hop) has no
+ *   local part: ADDR_ERR_LOCAL, not ADDR_ERR_ROUTE.  Route hops must be
+ *   valid domains (any length or syntax fault there is ADDR_ERR_ROUTE).
+ * - A host name label is letters, digits, '-' and '_', 1 to 63 octets, not
+ *   starting or ending with '-'; the 255-octet limit applies after the
+ *   trailing dot is dropped.  An address literal "[...]" needs at least
+ *   one byte inside, printable and not space, '[', ']' or '\'.
+ * - The base left by an extension split may end with a dot ("a.+x" gives
+ *   base "a."): it is a lookup key, not an address to re-parse.
+ *   "double-bounce" is not protected from splitting (Postfix's
+ *   double_bounce_sender is not known here).
+ */
+enum addr_error addr_parse(struct addr *out, const char *text, size_t len,
+                           const char *delimiters);
+
+/* addr_strerror - a short static English description of an addr_error. */
+const char *addr_strerror(enum addr_error err);
+
+/*
+ * addr_format - write the canonical "local@domain" (or "local" when bare)
+ * into buf of size bufsz, NUL-terminated.  With with_extension false the
+ * extension is left out.  With fold true, ASCII letters are lower-cased:
+ * that is the form the table is keyed on.  Returns the length written, or
+ * 0 when bufsz is too small (buf then holds "").
+ */
+size_t addr_format(const struct addr *a, bool with_extension, bool fold, char *buf,
+                   size_t bufsz);
+
+/* addr_extension - the extension (delimiter included) or "" when none;
+ * borrowed from a, valid while a is. */
+const char *addr_extension(const struct addr *a);
+
+/* addr_fold - ASCII lower-case len bytes from src into dst (may alias). */
+void addr_fold(char *dst, const char *src, size_t len);
+
+#endif

@@ -1,0 +1,53 @@
+/*
+ * config.h - the configuration file (libconfuse schema) and what it builds.
+ *
+ * Owns the schema of hosted-milter.conf, its parsing (with include() and
+ * `table` files), and the read-only struct config that results: daemon
+ * settings plus the validated table.  Loading either yields a complete,
+ * validated configuration or nothing: never a half-loaded table.  Errors
+ * go to a diag list as "file:line: message"; nothing is printed or logged.
+ */
+#ifndef HOSTED_MILTER_CONFIG_H
+#define HOSTED_MILTER_CONFIG_H
+
+#include <stdbool.h>
+
+#include "diag.h"
+#include "table.h"
+
+enum log_level {
+    LOG_LEVEL_ERR = 0,
+    LOG_LEVEL_WARNING,
+    LOG_LEVEL_NOTICE,
+    LOG_LEVEL_INFO,
+    LOG_LEVEL_DEBUG,
+};
+
+struct config {
+    char *path;          /* the file it was loaded from */
+    /* daemon settings (read at start; a reload that changes them warns) */
+    char *socket;        /* libmilter connection spec */
+    char *user;          /* drop privileges to this user; NULL: stay */
+    char *group;         /* and group; NULL: the user's primary group */
+    char *pidfile;       /* NULL: none */
+    unsigned socket_mode;/* permission bits of a unix socket */
+    char *socket_group;  /* group of a unix socket; NULL: unchanged */
+    unsigned timeout;    /* libmilter I/O timeout, seconds */
+    /* behaviour (may change at reload) */
+    enum log_level log_level;
+    bool dry_run;        /* decide and log, never reject or rewrite */
+    struct table *table; /* one reference, owned by the config */
+};
+
+/*
+ * config_load - parse and validate the file at path.  Returns a new config
+ * (free with config_free) or NULL; on NULL, d holds at least one error (or
+ * allocation failed).  Warnings are added to d in either case.
+ */
+struct config *config_load(const char *path, struct diag *d);
+
+/* config_free - release everything, dropping the config's table reference;
+ * NULL is safe. */
+void config_free(struct config *c);
+
+#endif

@@ -1,0 +1,169 @@
+/*
+ * table.h - the immutable in-memory recipient table.
+ *
+ * Owns the hosted domains, the address entries (mailboxes, secondary
+ * addresses, aliases and virtual(5) lines) and the resolution settings, all
+ * in one arena.  A table is built once through a table_builder and is then
+ * read-only: any number of threads may look things up without locks.  A
+ * reference count lets a reload swap tables while messages still hold the
+ * old one.
+ *
+ * Keys are the folded canonical form of addr_format(..., fold=true); every
+ * address handed to the builder must already be canonical (see addr.h).
+ */
+#ifndef HOSTED_MILTER_TABLE_H
+#define HOSTED_MILTER_TABLE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+enum table_kind {
+    TABLE_MAILBOX = 1, /* delivered as is; no targets */
+    TABLE_SECONDARY,   /* a proxy address: one target, its primary mailbox */
+    TABLE_ALIAS,       /* alias section or virtual(5) line: one or more targets */
+};
+
+enum unknown_action {
+    UNKNOWN_REJECT = 0,
+    UNKNOWN_TEMPFAIL,
+    UNKNOWN_PASS,
+};
+
+struct table_entry {
+    const char *key;            /* folded address */
+    const char *const *targets; /* canonical addresses, case as configured */
+    unsigned ntargets;
+    enum table_kind kind;
+};
+
+struct table_domain {
+    const char *name;            /* folded, no trailing dot */
+    const char *postmaster;      /* NULL: inherit (alias domain, then global) */
+    const char *alias_domain;    /* NULL: not an alias domain */
+    const char *const *catch_all;/* NULL when ncatch_all is 0 */
+    unsigned ncatch_all;
+    enum unknown_action unknown;
+};
+
+/* What resolution needs besides domains and entries.  Strings are copied
+ * into the table by table_builder_new. */
+struct table_settings {
+    const char *postmaster;   /* server-wide postmaster; NULL if unset */
+    const char *const *roles; /* role local parts besides "postmaster" */
+    unsigned nroles;
+    const char *delimiters;   /* recipient_delimiter characters; "" none */
+    enum unknown_action unknown; /* default for domains that do not say */
+    unsigned max_depth;       /* nesting bound of target resolution */
+    unsigned max_targets;     /* fan-out bound per recipient */
+};
+
+#define TABLE_DEFAULT_MAX_DEPTH 20
+#define TABLE_DEFAULT_MAX_TARGETS 1000
+
+/* Where something was defined, for diagnostics.  file is owned by the
+ * builder (or is NULL). */
+struct table_loc {
+    const char *file;
+    unsigned line;
+};
+
+struct table;
+struct table_builder;
+
+/*
+ * table_builder_new - start a table with these settings (copied).  Returns
+ * NULL when out of memory.
+ */
+struct table_builder *table_builder_new(const struct table_settings *settings);
+
+/* table_builder_free - release a builder; NULL is safe.  A table returned
+ * by table_builder_finish is not affected. */
+void table_builder_free(struct table_builder *b);
+
+/*
+ * table_builder_add_domain - declare name (folded, canonical) hosted, with
+ * unknown_recipient taken from the settings.  Declaring it again is not an
+ * error (a domain block and a virtual(5) domain line may both name it); the
+ * first location is kept.  Returns 0, or -1 when out of memory.
+ */
+int table_builder_add_domain(struct table_builder *b, const char *name, struct table_loc loc);
+
+/*
+ * table_builder_set_* - set one attribute of a declared domain.  Return 0
+ * on success, 1 when the attribute was already set (*prev, if not NULL,
+ * tells where; nothing changes), -1 when out of memory, -2 when the domain
+ * was never declared.
+ */
+int table_builder_set_postmaster(struct table_builder *b, const char *domain,
+                                 const char *address, struct table_loc loc,
+                                 struct table_loc *prev);
+int table_builder_set_alias_domain(struct table_builder *b, const char *domain,
+                                   const char *target_domain, struct table_loc loc,
+                                   struct table_loc *prev);
+int table_builder_set_catch_all(struct table_builder *b, const char *domain,
+                                const char *const *targets, size_t ntargets,
+                                struct table_loc loc, struct table_loc *prev);
+int table_builder_set_unknown(struct table_builder *b, const char *domain,
+                              enum unknown_action action, struct table_loc loc,
+                              struct table_loc *prev);
+
+/*
+ * table_builder_add_entry - add one address entry.  address is canonical
+ * (case kept; the builder folds it for the key); targets are copied.  A
+ * mailbox takes no targets, a secondary address exactly one.  Returns 0, 1
+ * when the folded address is already an entry (*prev says where; nothing
+ * changes), -1 when out of memory.
+ */
+int table_builder_add_entry(struct table_builder *b, enum table_kind kind, const char *address,
+                            const char *const *targets, size_t ntargets, struct table_loc loc,
+                            struct table_loc *prev);
+
+/* table_builder_intern_file - a copy of a file name that lives as long as
+ * the builder, for struct table_loc; NULL when out of memory. */
+const char *table_builder_intern_file(struct table_builder *b, const char *file);
+
+/*
+ * table_builder_finish - build the hash and return the table (reference
+ * count 1), or NULL when out of memory.  The builder stays valid for
+ * table_builder_entry_loc / _domain_loc and must still be freed; it
+ * accepts no more additions.
+ */
+struct table *table_builder_finish(struct table_builder *b);
+
+/* Locations of the i-th entry / domain of the finished table, in the
+ * index order of table_entry_at / table_domain_at. */
+struct table_loc table_builder_entry_loc(const struct table_builder *b, size_t index);
+struct table_loc table_builder_domain_loc(const struct table_builder *b, size_t index);
+
+/*
+ * table_lookup - find the entry for a folded address key of keylen bytes.
+ * Returns 1 and sets *out (borrowed, lives as long as the table), 0 when
+ * absent.  (Never -1: the table is in memory; the tri-state is kept so a
+ * future backend can fail.)
+ */
+int table_lookup(const struct table *t, const char *key, size_t keylen,
+                 const struct table_entry **out);
+
+/* table_domain_lookup - the same for a folded domain name. */
+int table_domain_lookup(const struct table *t, const char *name, size_t len,
+                        const struct table_domain **out);
+
+/* Read-only views; all borrowed from the table. */
+const struct table_settings *table_settings(const struct table *t);
+size_t table_entry_count(const struct table *t);
+const struct table_entry *table_entry_at(const struct table *t, size_t index);
+size_t table_domain_count(const struct table *t);
+const struct table_domain *table_domain_at(const struct table *t, size_t index);
+size_t table_count_kind(const struct table *t, enum table_kind kind);
+
+/* Bytes the table holds in its arena, hash and arrays (for benchmarks). */
+size_t table_memory(const struct table *t);
+
+/* table_ref - take one more reference; returns t. */
+struct table *table_ref(struct table *t);
+
+/* table_unref - drop one reference, freeing the table at zero; NULL is
+ * safe.  Thread-safe. */
+void table_unref(struct table *t);
+
+#endif

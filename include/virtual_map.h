@@ -1,0 +1,28 @@
+/*
+ * virtual_map.h - loader for Postfix virtual(5) text files.
+ *
+ * Owns the reading of one `table` file into a table_builder: logical lines
+ * (a line starting with white space continues the previous one; '#'
+ * comments and blank lines are skipped), and the four forms
+ *     user@domain   target, target ...   -> an alias entry
+ *     @domain       target, target ...   -> the domain's catch-all
+ *     @domain       @other               -> domain aliased to other
+ *     domain        anything             -> domain declared hosted
+ * Problems go to the diag list as "path:line: message"; nothing is printed.
+ */
+#ifndef HOSTED_MILTER_VIRTUAL_MAP_H
+#define HOSTED_MILTER_VIRTUAL_MAP_H
+
+#include "diag.h"
+#include "table.h"
+
+/*
+ * virtual_map_load - add the lines of the file at path to b.  Domains named
+ * by `@domain` lines are declared hosted as a side effect, as Postfix's
+ * virtual_alias_domains would have to list them.  Returns the number of
+ * errors added to d (0 on success); a file that cannot be opened or read is
+ * one error.  Warnings do not count.
+ */
+int virtual_map_load(struct table_builder *b, const char *path, struct diag *d);
+
+#endif
