@@ -1,0 +1,685 @@
+/*
+ * table.c - the immutable recipient table: arena, open-addressing hash,
+ * builder.
+ *
+ * Why a hand-written table: the lookup is the whole hot path of the milter
+ * and the table must hold a million addresses in little memory.  Strings
+ * and target arrays live in one bump arena (no per-entry malloc header),
+ * entries in one array, and the index is linear probing over 8-byte slots
+ * (32-bit hash tag + 32-bit entry number) kept at most half full, so a
+ * lookup touches one or two cache lines and compares a string only when
+ * the tag matches.  Nothing changes after table_builder_finish, so readers
+ * need no locks.
+ */
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "addr.h"
+#include "table.h"
+
+/* ---- arena ------------------------------------------------------------ */
+
+#define ARENA_BLOCK (1u << 20)
+
+struct arena_block {
+    struct arena_block *next;
+    size_t used, size;
+    /* data follows, max_align_t aligned */
+    _Alignas(max_align_t) char data[];
+};
+
+struct arena {
+    struct arena_block *head;
+    size_t total;
+};
+
+static void *arena_alloc(struct arena *a, size_t n, size_t align)
+{
+    struct arena_block *b = a->head;
+    size_t off;
+
+    if (b != NULL) {
+        off = (b->used + align - 1) & ~(align - 1);
+        if (off <= b->size && n <= b->size - off) {
+            b->used = off + n;
+            return b->data + off;
+        }
+    }
+    size_t size = n > ARENA_BLOCK / 4 ? n : ARENA_BLOCK;
+    b = malloc(sizeof(*b) + size);
+    if (b == NULL)
+        return NULL;
+    b->size = size;
+    b->used = n;
+    /* A large one-off block goes behind the head so the head keeps its
+     * free space for the small strings that follow. */
+    if (a->head != NULL && size > ARENA_BLOCK) {
+        b->next = a->head->next;
+        a->head->next = b;
+    } else {
+        b->next = a->head;
+        a->head = b;
+    }
+    a->total += sizeof(*b) + size;
+    return b->data;
+}
+
+static char *arena_strndup(struct arena *a, const char *s, size_t n)
+{
+    char *p = arena_alloc(a, n + 1, 1);
+
+    if (p != NULL) {
+        memcpy(p, s, n);
+        p[n] = '\0';
+    }
+    return p;
+}
+
+static void arena_free(struct arena *a)
+{
+    struct arena_block *b = a->head, *next;
+
+    for (; b != NULL; b = next) {
+        next = b->next;
+        free(b);
+    }
+    a->head = NULL;
+    a->total = 0;
+}
+
+/* ---- hash index ------------------------------------------------------- */
+
+static uint64_t hash_bytes(const char *s, size_t n)
+{
+    uint64_t h = 0x9e3779b97f4a7c15ull ^ (n * 0xff51afd7ed558ccdull);
+    uint64_t v;
+
+    while (n >= 8) {
+        memcpy(&v, s, 8);
+        h = (h ^ v) * 0xbf58476d1ce4e5b9ull;
+        h ^= h >> 31;
+        s += 8;
+        n -= 8;
+    }
+    if (n > 0) {
+        v = 0;
+        memcpy(&v, s, n);
+        h = (h ^ v) * 0x94d049bb133111ebull;
+        h ^= h >> 29;
+    }
+    h ^= h >> 32;
+    h *= 0xd6e8feb86659fd93ull;
+    h ^= h >> 32;
+    return h;
+}
+
+struct slot {
+    uint32_t tag; /* upper hash bits */
+    uint32_t ref; /* entry number + 1; 0 = empty */
+};
+
+struct index {
+    struct slot *slots;
+    size_t mask; /* capacity - 1; capacity is a power of two */
+    size_t used;
+};
+
+typedef const char *(*key_of_fn)(const void *items, uint32_t i);
+
+/* Find key; returns the slot where it is, or the empty slot where it
+ * would go. */
+static struct slot *index_probe(const struct index *ix, const char *key, size_t len, uint64_t h,
+                                const void *items, key_of_fn key_of)
+{
+    uint32_t tag = (uint32_t)(h >> 32);
+    size_t i = (size_t)h & ix->mask;
+
+    for (;;) {
+        struct slot *s = &ix->slots[i];
+        if (s->ref == 0)
+            return s;
+        if (s->tag == tag) {
+            const char *k = key_of(items, s->ref - 1);
+            if (strncmp(k, key, len) == 0 && k[len] == '\0')
+                return s;
+        }
+        i = (i + 1) & ix->mask;
+    }
+}
+
+static int index_grow(struct index *ix, const void *items, key_of_fn key_of)
+{
+    size_t cap = ix->slots == NULL ? 64 : (ix->mask + 1) * 2;
+    struct slot *slots = calloc(cap, sizeof(*slots));
+
+    if (slots == NULL)
+        return -1;
+    struct index bigger = {slots, cap - 1, 0};
+    for (size_t i = 0; ix->slots != NULL && i <= ix->mask; i++) {
+        struct slot *s = &ix->slots[i];
+        if (s->ref == 0)
+            continue;
+        const char *k = key_of(items, s->ref - 1);
+        uint64_t h = hash_bytes(k, strlen(k));
+        size_t j = (size_t)h & bigger.mask;
+        while (slots[j].ref != 0)
+            j = (j + 1) & bigger.mask;
+        slots[j] = *s;
+        bigger.used++;
+    }
+    free(ix->slots);
+    *ix = bigger;
+    return 0;
+}
+
+/* ---- the table -------------------------------------------------------- */
+
+struct table {
+    _Atomic unsigned refs;
+    struct arena arena;
+    struct table_settings settings;
+    struct table_entry *entries;
+    size_t nentries, entries_cap;
+    struct index entry_index;
+    struct table_domain *domains;
+    size_t ndomains, domains_cap;
+    struct index domain_index;
+    size_t kind_count[TABLE_ALIAS + 1];
+};
+
+static const char *entry_key_of(const void *items, uint32_t i)
+{
+    return ((const struct table_entry *)items)[i].key;
+}
+
+static const char *domain_key_of(const void *items, uint32_t i)
+{
+    return ((const struct table_domain *)items)[i].name;
+}
+
+int table_lookup(const struct table *t, const char *key, size_t keylen,
+                 const struct table_entry **out)
+{
+    if (t->entry_index.slots == NULL)
+        return 0;
+    struct slot *s = index_probe(&t->entry_index, key, keylen, hash_bytes(key, keylen),
+                                 t->entries, entry_key_of);
+    if (s->ref == 0)
+        return 0;
+    *out = &t->entries[s->ref - 1];
+    return 1;
+}
+
+int table_domain_lookup(const struct table *t, const char *name, size_t len,
+                        const struct table_domain **out)
+{
+    if (t->domain_index.slots == NULL)
+        return 0;
+    struct slot *s = index_probe(&t->domain_index, name, len, hash_bytes(name, len),
+                                 t->domains, domain_key_of);
+    if (s->ref == 0)
+        return 0;
+    *out = &t->domains[s->ref - 1];
+    return 1;
+}
+
+const struct table_settings *table_settings(const struct table *t)
+{
+    return &t->settings;
+}
+
+size_t table_entry_count(const struct table *t)
+{
+    return t->nentries;
+}
+
+const struct table_entry *table_entry_at(const struct table *t, size_t index)
+{
+    return index < t->nentries ? &t->entries[index] : NULL;
+}
+
+size_t table_domain_count(const struct table *t)
+{
+    return t->ndomains;
+}
+
+const struct table_domain *table_domain_at(const struct table *t, size_t index)
+{
+    return index < t->ndomains ? &t->domains[index] : NULL;
+}
+
+size_t table_count_kind(const struct table *t, enum table_kind kind)
+{
+    return kind >= TABLE_MAILBOX && kind <= TABLE_ALIAS ? t->kind_count[kind] : 0;
+}
+
+size_t table_memory(const struct table *t)
+{
+    return sizeof(*t) + t->arena.total + t->entries_cap * sizeof(*t->entries) +
+           t->domains_cap * sizeof(*t->domains) +
+           (t->entry_index.slots ? (t->entry_index.mask + 1) * sizeof(struct slot) : 0) +
+           (t->domain_index.slots ? (t->domain_index.mask + 1) * sizeof(struct slot) : 0);
+}
+
+static void table_destroy(struct table *t)
+{
+    arena_free(&t->arena);
+    free(t->entries);
+    free(t->entry_index.slots);
+    free(t->domains);
+    free(t->domain_index.slots);
+    free(t);
+}
+
+struct table *table_ref(struct table *t)
+{
+    atomic_fetch_add_explicit(&t->refs, 1, memory_order_relaxed);
+    return t;
+}
+
+void table_unref(struct table *t)
+{
+    if (t == NULL)
+        return;
+    if (atomic_fetch_sub_explicit(&t->refs, 1, memory_order_acq_rel) == 1)
+        table_destroy(t);
+}
+
+/* ---- builder ---------------------------------------------------------- */
+
+/* Where each attribute of a domain was set, to report conflicts. */
+struct domain_locs {
+    struct table_loc decl, postmaster, alias_domain, catch_all, unknown;
+    int unknown_set;
+};
+
+/* Target strings are interned: a million secondary addresses pointing at
+ * a few hundred thousand mailboxes share one copy of each mailbox text. */
+struct intern {
+    const char **strs;
+    size_t n, cap;
+    struct index index;
+};
+
+struct table_builder {
+    struct table *t; /* not owned once finished: the caller may free it */
+    int finished;
+    size_t nentries, ndomains; /* snapshot at finish, for the *_loc calls */
+    struct table_loc *entry_locs;
+    struct domain_locs *domain_locs;
+    struct intern intern;
+    struct arena files; /* interned file names, outlive the table */
+};
+
+static const char *intern_key_of(const void *items, uint32_t i)
+{
+    return ((const char *const *)items)[i];
+}
+
+static const char *intern_string(struct table_builder *b, const char *s)
+{
+    struct intern *in = &b->intern;
+    size_t len = strlen(s);
+
+    if (in->index.slots == NULL || (in->index.used + 1) * 2 > in->index.mask + 1)
+        if (index_grow(&in->index, in->strs, intern_key_of) < 0)
+            return NULL;
+    uint64_t h = hash_bytes(s, len);
+    struct slot *slot = index_probe(&in->index, s, len, h, in->strs, intern_key_of);
+    if (slot->ref != 0)
+        return in->strs[slot->ref - 1];
+    if (in->n == in->cap) {
+        size_t cap = in->cap ? in->cap * 2 : 256;
+        const char **strs = realloc(in->strs, cap * sizeof(*strs));
+        if (strs == NULL)
+            return NULL;
+        in->strs = strs;
+        in->cap = cap;
+    }
+    char *copy = arena_strndup(&b->t->arena, s, len);
+    if (copy == NULL)
+        return NULL;
+    in->strs[in->n++] = copy;
+    slot->tag = (uint32_t)(h >> 32);
+    slot->ref = (uint32_t)in->n;
+    in->index.used++;
+    return copy;
+}
+
+/* A copy of n target strings (interned) as an arena array. */
+static const char *const *copy_targets(struct table_builder *b, const char *const *targets,
+                                       size_t n)
+{
+    if (n == 0)
+        return NULL;
+    const char **v = arena_alloc(&b->t->arena, n * sizeof(*v), _Alignof(const char *));
+    if (v == NULL)
+        return NULL;
+    for (size_t i = 0; i < n; i++)
+        if ((v[i] = intern_string(b, targets[i])) == NULL)
+            return NULL;
+    return v;
+}
+
+static char *fold_copy(struct arena *a, const char *s)
+{
+    size_t len = strlen(s);
+    char *p = arena_strndup(a, s, len);
+
+    if (p != NULL)
+        addr_fold(p, p, len);
+    return p;
+}
+
+struct table_builder *table_builder_new(const struct table_settings *settings)
+{
+    struct table_builder *b = calloc(1, sizeof(*b));
+    struct table *t = calloc(1, sizeof(*t));
+    struct table_settings *s;
+
+    if (b == NULL || t == NULL)
+        goto fail;
+    b->t = t;
+    atomic_init(&t->refs, 1);
+    s = &t->settings;
+    *s = *settings;
+    s->postmaster = NULL;
+    s->roles = NULL;
+    if (settings->postmaster != NULL &&
+        (s->postmaster = intern_string(b, settings->postmaster)) == NULL)
+        goto fail;
+    s->delimiters = arena_strndup(&t->arena, settings->delimiters ? settings->delimiters : "",
+                                  settings->delimiters ? strlen(settings->delimiters) : 0);
+    if (s->delimiters == NULL)
+        goto fail;
+    if (settings->nroles > 0) {
+        const char **roles = arena_alloc(&t->arena, settings->nroles * sizeof(*roles),
+                                         _Alignof(const char *));
+        if (roles == NULL)
+            goto fail;
+        for (unsigned i = 0; i < settings->nroles; i++)
+            if ((roles[i] = fold_copy(&t->arena, settings->roles[i])) == NULL)
+                goto fail;
+        s->roles = roles;
+    }
+    if (s->max_depth == 0)
+        s->max_depth = TABLE_DEFAULT_MAX_DEPTH;
+    if (s->max_targets == 0)
+        s->max_targets = TABLE_DEFAULT_MAX_TARGETS;
+    return b;
+
+fail:
+    if (b != NULL) {
+        b->t = NULL;
+        table_builder_free(b);
+    }
+    if (t != NULL)
+        table_destroy(t);
+    return NULL;
+}
+
+void table_builder_free(struct table_builder *b)
+{
+    if (b == NULL)
+        return;
+    if (b->t != NULL && !b->finished)
+        table_destroy(b->t);
+    free(b->entry_locs);
+    free(b->domain_locs);
+    free(b->intern.strs);
+    free(b->intern.index.slots);
+    arena_free(&b->files);
+    free(b);
+}
+
+const char *table_builder_intern_file(struct table_builder *b, const char *file)
+{
+    return arena_strndup(&b->files, file, strlen(file));
+}
+
+static int grow_array(void **arr, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap)
+        return 0;
+    size_t ncap = *cap ? *cap * 2 : 64;
+    while (ncap < need)
+        ncap *= 2;
+    void *p = realloc(*arr, ncap * elem);
+    if (p == NULL)
+        return -1;
+    *arr = p;
+    *cap = ncap;
+    return 0;
+}
+
+static struct table_domain *find_domain(struct table_builder *b, const char *name, size_t *idx)
+{
+    const struct table_domain *d;
+    char key[ADDR_DOMAIN_MAX + 2];
+    size_t len = strlen(name);
+
+    if (len >= sizeof(key))
+        return NULL;
+    addr_fold(key, name, len);
+    key[len] = '\0';
+    if (table_domain_lookup(b->t, key, len, &d) != 1)
+        return NULL;
+    *idx = (size_t)(d - b->t->domains);
+    return (struct table_domain *)d;
+}
+
+int table_builder_add_domain(struct table_builder *b, const char *name, struct table_loc loc)
+{
+    struct table *t = b->t;
+    size_t idx, cap;
+
+    if (b->finished)
+        return -1;
+    if (find_domain(b, name, &idx) != NULL)
+        return 0;
+    if (t->domain_index.slots == NULL || (t->domain_index.used + 1) * 2 > t->domain_index.mask + 1)
+        if (index_grow(&t->domain_index, t->domains, domain_key_of) < 0)
+            return -1;
+    cap = t->domains_cap;
+    if (grow_array((void **)&t->domains, &t->domains_cap, t->ndomains + 1, sizeof(*t->domains)) <
+        0)
+        return -1;
+    if (t->domains_cap != cap) {
+        struct domain_locs *locs =
+            realloc(b->domain_locs, t->domains_cap * sizeof(*b->domain_locs));
+        if (locs == NULL)
+            return -1;
+        b->domain_locs = locs;
+    }
+    struct table_domain *d = &t->domains[t->ndomains];
+    memset(d, 0, sizeof(*d));
+    if ((d->name = fold_copy(&t->arena, name)) == NULL)
+        return -1;
+    d->unknown = t->settings.unknown;
+    memset(&b->domain_locs[t->ndomains], 0, sizeof(b->domain_locs[0]));
+    b->domain_locs[t->ndomains].decl = loc;
+
+    size_t len = strlen(d->name);
+    uint64_t h = hash_bytes(d->name, len);
+    struct slot *s = index_probe(&t->domain_index, d->name, len, h, t->domains, domain_key_of);
+    s->tag = (uint32_t)(h >> 32);
+    s->ref = (uint32_t)++t->ndomains;
+    t->domain_index.used++;
+    return 0;
+}
+
+/* Common prologue of the setters: the domain and its locations, or the
+ * setter's error code. */
+static int domain_for_set(struct table_builder *b, const char *domain, struct table_domain **d,
+                          struct domain_locs **locs)
+{
+    size_t idx;
+
+    if (b->finished)
+        return -1;
+    if ((*d = find_domain(b, domain, &idx)) == NULL)
+        return -2;
+    *locs = &b->domain_locs[idx];
+    return 0;
+}
+
+static int already_set(struct table_loc have, struct table_loc *prev)
+{
+    if (prev != NULL)
+        *prev = have;
+    return 1;
+}
+
+int table_builder_set_postmaster(struct table_builder *b, const char *domain,
+                                 const char *address, struct table_loc loc,
+                                 struct table_loc *prev)
+{
+    struct table_domain *d;
+    struct domain_locs *locs;
+    int rc = domain_for_set(b, domain, &d, &locs);
+
+    if (rc != 0)
+        return rc;
+    if (d->postmaster != NULL)
+        return already_set(locs->postmaster, prev);
+    if ((d->postmaster = intern_string(b, address)) == NULL)
+        return -1;
+    locs->postmaster = loc;
+    return 0;
+}
+
+int table_builder_set_alias_domain(struct table_builder *b, const char *domain,
+                                   const char *target_domain, struct table_loc loc,
+                                   struct table_loc *prev)
+{
+    struct table_domain *d;
+    struct domain_locs *locs;
+    int rc = domain_for_set(b, domain, &d, &locs);
+
+    if (rc != 0)
+        return rc;
+    if (d->alias_domain != NULL)
+        return already_set(locs->alias_domain, prev);
+    if ((d->alias_domain = fold_copy(&b->t->arena, target_domain)) == NULL)
+        return -1;
+    locs->alias_domain = loc;
+    return 0;
+}
+
+int table_builder_set_catch_all(struct table_builder *b, const char *domain,
+                                const char *const *targets, size_t ntargets,
+                                struct table_loc loc, struct table_loc *prev)
+{
+    struct table_domain *d;
+    struct domain_locs *locs;
+    int rc = domain_for_set(b, domain, &d, &locs);
+
+    if (rc != 0)
+        return rc;
+    if (d->ncatch_all > 0)
+        return already_set(locs->catch_all, prev);
+    if (ntargets == 0)
+        return 0;
+    if ((d->catch_all = copy_targets(b, targets, ntargets)) == NULL)
+        return -1;
+    d->ncatch_all = (unsigned)ntargets;
+    locs->catch_all = loc;
+    return 0;
+}
+
+int table_builder_set_unknown(struct table_builder *b, const char *domain,
+                              enum unknown_action action, struct table_loc loc,
+                              struct table_loc *prev)
+{
+    struct table_domain *d;
+    struct domain_locs *locs;
+    int rc = domain_for_set(b, domain, &d, &locs);
+
+    if (rc != 0)
+        return rc;
+    if (locs->unknown_set)
+        return already_set(locs->unknown, prev);
+    d->unknown = action;
+    locs->unknown = loc;
+    locs->unknown_set = 1;
+    return 0;
+}
+
+int table_builder_add_entry(struct table_builder *b, enum table_kind kind, const char *address,
+                            const char *const *targets, size_t ntargets, struct table_loc loc,
+                            struct table_loc *prev)
+{
+    struct table *t = b->t;
+    char key[ADDR_TEXT_MAX + 1];
+    size_t len = strlen(address), cap;
+
+    if (b->finished || len >= sizeof(key) || kind < TABLE_MAILBOX || kind > TABLE_ALIAS ||
+        ntargets > UINT32_MAX)
+        return -1;
+    addr_fold(key, address, len);
+    key[len] = '\0';
+    if (t->entry_index.slots == NULL || (t->entry_index.used + 1) * 2 > t->entry_index.mask + 1)
+        if (index_grow(&t->entry_index, t->entries, entry_key_of) < 0)
+            return -1;
+    uint64_t h = hash_bytes(key, len);
+    struct slot *s = index_probe(&t->entry_index, key, len, h, t->entries, entry_key_of);
+    if (s->ref != 0) {
+        if (prev != NULL)
+            *prev = b->entry_locs[s->ref - 1];
+        return 1;
+    }
+    cap = t->entries_cap;
+    if (grow_array((void **)&t->entries, &t->entries_cap, t->nentries + 1, sizeof(*t->entries)) <
+        0)
+        return -1;
+    if (t->entries_cap != cap) {
+        struct table_loc *locs = realloc(b->entry_locs, t->entries_cap * sizeof(*locs));
+        if (locs == NULL)
+            return -1;
+        b->entry_locs = locs;
+    }
+    struct table_entry *e = &t->entries[t->nentries];
+    e->kind = kind;
+    e->ntargets = (unsigned)ntargets;
+    e->targets = NULL;
+    if ((e->key = arena_strndup(&t->arena, key, len)) == NULL)
+        return -1;
+    if (ntargets > 0 && (e->targets = copy_targets(b, targets, ntargets)) == NULL)
+        return -1;
+    b->entry_locs[t->nentries] = loc;
+    s->tag = (uint32_t)(h >> 32);
+    s->ref = (uint32_t)++t->nentries;
+    t->entry_index.used++;
+    t->kind_count[kind]++;
+    return 0;
+}
+
+struct table *table_builder_finish(struct table_builder *b)
+{
+    if (b->finished)
+        return NULL;
+    b->finished = 1;
+    b->nentries = b->t->nentries;
+    b->ndomains = b->t->ndomains;
+    /* The intern index is only needed while adding. */
+    free(b->intern.strs);
+    free(b->intern.index.slots);
+    memset(&b->intern, 0, sizeof(b->intern));
+    return b->t;
+}
+
+struct table_loc table_builder_entry_loc(const struct table_builder *b, size_t index)
+{
+    struct table_loc none = {NULL, 0};
+
+    return b->finished && index < b->nentries ? b->entry_locs[index] : none;
+}
+
+struct table_loc table_builder_domain_loc(const struct table_builder *b, size_t index)
+{
+    struct table_loc none = {NULL, 0};
+
+    return b->finished && index < b->ndomains ? b->domain_locs[index].decl : none;
+}
