@@ -1,0 +1,273 @@
+/*
+ * check_table.c - unit tests of the table builder and lookups: duplicate
+ * detection with locations, attribute conflicts, folding, growth past many
+ * rehashes, interning, reference counting.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "table.h"
+
+static struct table_builder *builder;
+
+static void setup(void)
+{
+    static const char *const roles[] = {"Abuse", "HostMaster"};
+    struct table_settings s = {
+        .postmaster = "Admin@corp.example",
+        .roles = roles,
+        .nroles = 2,
+        .delimiters = "+-",
+        .unknown = UNKNOWN_TEMPFAIL,
+    };
+    builder = table_builder_new(&s);
+    ck_assert_ptr_nonnull(builder);
+}
+
+static void teardown(void)
+{
+    table_builder_free(builder);
+    builder = NULL;
+}
+
+static struct table_loc at(unsigned line)
+{
+    return (struct table_loc){"test.conf", line};
+}
+
+START_TEST(test_settings_copied_and_defaulted)
+{
+    struct table *t = table_builder_finish(builder);
+    const struct table_settings *s = table_settings(t);
+
+    ck_assert_str_eq(s->postmaster, "Admin@corp.example");
+    ck_assert_uint_eq(s->nroles, 2);
+    ck_assert_str_eq(s->roles[0], "abuse"); /* folded */
+    ck_assert_str_eq(s->roles[1], "hostmaster");
+    ck_assert_str_eq(s->delimiters, "+-");
+    ck_assert_int_eq(s->unknown, UNKNOWN_TEMPFAIL);
+    ck_assert_uint_eq(s->max_depth, TABLE_DEFAULT_MAX_DEPTH);
+    ck_assert_uint_eq(s->max_targets, TABLE_DEFAULT_MAX_TARGETS);
+    table_unref(t);
+}
+END_TEST
+
+START_TEST(test_entry_lookup_folded)
+{
+    const char *targets[] = {"Bob@corp.example", "carol@corp.example"};
+    const struct table_entry *e;
+
+    ck_assert_int_eq(table_builder_add_entry(builder, TABLE_ALIAS, "Sales@Example.org", targets,
+                                             2, at(3), NULL),
+                     0);
+    struct table *t = table_builder_finish(builder);
+    ck_assert_int_eq(table_lookup(t, "sales@example.org", 17, &e), 1);
+    ck_assert_str_eq(e->key, "sales@example.org");
+    ck_assert_int_eq(e->kind, TABLE_ALIAS);
+    ck_assert_uint_eq(e->ntargets, 2);
+    ck_assert_str_eq(e->targets[0], "Bob@corp.example"); /* targets keep their case */
+    ck_assert_str_eq(e->targets[1], "carol@corp.example");
+    /* keys are looked up folded, by length, not by prefix */
+    ck_assert_int_eq(table_lookup(t, "Sales@Example.org", 17, &e), 0);
+    ck_assert_int_eq(table_lookup(t, "sales@example.orgX", 17, &e), 1);
+    ck_assert_int_eq(table_lookup(t, "sales@example.or", 16, &e), 0);
+    ck_assert_int_eq(table_lookup(t, "nobody@example.org", 18, &e), 0);
+    table_unref(t);
+}
+END_TEST
+
+START_TEST(test_duplicate_entry_reports_first_location)
+{
+    const char *target = "alice@corp.example";
+    struct table_loc prev = {NULL, 0};
+
+    ck_assert_int_eq(table_builder_add_entry(builder, TABLE_SECONDARY, "a@example.org", &target,
+                                             1, at(10), NULL),
+                     0);
+    ck_assert_int_eq(table_builder_add_entry(builder, TABLE_MAILBOX, "A@EXAMPLE.ORG", NULL, 0,
+                                             at(20), &prev),
+                     1);
+    ck_assert_str_eq(prev.file, "test.conf");
+    ck_assert_uint_eq(prev.line, 10);
+    struct table *t = table_builder_finish(builder);
+    ck_assert_uint_eq(table_entry_count(t), 1);
+    ck_assert_uint_eq(table_count_kind(t, TABLE_SECONDARY), 1);
+    ck_assert_uint_eq(table_count_kind(t, TABLE_MAILBOX), 0);
+    ck_assert_uint_eq(table_builder_entry_loc(builder, 0).line, 10);
+    ck_assert_ptr_null(table_builder_entry_loc(builder, 1).file);
+    table_unref(t);
+}
+END_TEST
+
+START_TEST(test_domain_attributes)
+{
+    const struct table_domain *d;
+    struct table_loc prev = {NULL, 0};
+    const char *catch_all[] = {"info@corp.example"};
+
+    ck_assert_int_eq(table_builder_add_domain(builder, "Example.ORG", at(1)), 0);
+    ck_assert_int_eq(table_builder_add_domain(builder, "example.org", at(2)), 0); /* again */
+    ck_assert_int_eq(table_builder_set_postmaster(builder, "example.org", "pm@corp.example",
+                                                  at(3), NULL),
+                     0);
+    ck_assert_int_eq(table_builder_set_postmaster(builder, "EXAMPLE.org", "x@corp.example",
+                                                  at(4), &prev),
+                     1);
+    ck_assert_uint_eq(prev.line, 3);
+    ck_assert_int_eq(table_builder_set_alias_domain(builder, "example.org", "Corp.Example",
+                                                    at(5), NULL),
+                     0);
+    ck_assert_int_eq(table_builder_set_alias_domain(builder, "example.org", "x.example", at(6),
+                                                    &prev),
+                     1);
+    ck_assert_uint_eq(prev.line, 5);
+    ck_assert_int_eq(
+        table_builder_set_catch_all(builder, "example.org", catch_all, 1, at(7), NULL), 0);
+    ck_assert_int_eq(
+        table_builder_set_catch_all(builder, "example.org", catch_all, 1, at(8), &prev), 1);
+    ck_assert_uint_eq(prev.line, 7);
+    ck_assert_int_eq(table_builder_set_unknown(builder, "example.org", UNKNOWN_PASS, at(9), NULL),
+                     0);
+    ck_assert_int_eq(
+        table_builder_set_unknown(builder, "example.org", UNKNOWN_REJECT, at(11), &prev), 1);
+    ck_assert_uint_eq(prev.line, 9);
+    /* never declared */
+    ck_assert_int_eq(table_builder_set_postmaster(builder, "other.example", "pm@corp.example",
+                                                  at(12), NULL),
+                     -2);
+    ck_assert_int_eq(table_builder_add_domain(builder, "plain.example", at(13)), 0);
+
+    struct table *t = table_builder_finish(builder);
+    ck_assert_uint_eq(table_domain_count(t), 2);
+    ck_assert_int_eq(table_domain_lookup(t, "example.org", 11, &d), 1);
+    ck_assert_str_eq(d->name, "example.org");
+    ck_assert_str_eq(d->postmaster, "pm@corp.example");
+    ck_assert_str_eq(d->alias_domain, "corp.example");
+    ck_assert_uint_eq(d->ncatch_all, 1);
+    ck_assert_str_eq(d->catch_all[0], "info@corp.example");
+    ck_assert_int_eq(d->unknown, UNKNOWN_PASS);
+    ck_assert_uint_eq(table_builder_domain_loc(builder, 0).line, 1);
+    ck_assert_int_eq(table_domain_lookup(t, "plain.example", 13, &d), 1);
+    ck_assert_ptr_null(d->postmaster);
+    ck_assert_int_eq(d->unknown, UNKNOWN_TEMPFAIL); /* the default from the settings */
+    ck_assert_int_eq(table_domain_lookup(t, "other.example", 13, &d), 0);
+    ck_assert_ptr_eq(table_domain_at(t, 1), d);
+    ck_assert_ptr_null(table_domain_at(t, 2));
+    table_unref(t);
+}
+END_TEST
+
+START_TEST(test_builder_closed_after_finish)
+{
+    struct table *t = table_builder_finish(builder);
+
+    ck_assert_ptr_null(table_builder_finish(builder));
+    ck_assert_int_eq(table_builder_add_entry(builder, TABLE_MAILBOX, "x@y.example", NULL, 0,
+                                             at(1), NULL),
+                     -1);
+    ck_assert_int_eq(table_builder_add_domain(builder, "y.example", at(1)), -1);
+    table_unref(t);
+}
+END_TEST
+
+START_TEST(test_many_entries_and_interning)
+{
+    char addr[64], mailbox[64];
+    const char *target = mailbox;
+    const struct table_entry *e, *e2;
+    enum { N = 50000 };
+
+    for (int i = 0; i < N; i++) {
+        snprintf(addr, sizeof(addr), "user%d@d%d.example", i, i % 97);
+        snprintf(mailbox, sizeof(mailbox), "box%d@corp.example", i % 100);
+        ck_assert_int_eq(table_builder_add_entry(builder, TABLE_SECONDARY, addr, &target, 1,
+                                                 at((unsigned)i + 1), NULL),
+                         0);
+    }
+    struct table *t = table_builder_finish(builder);
+    ck_assert_uint_eq(table_entry_count(t), N);
+    for (int i = 0; i < N; i += 997) {
+        snprintf(addr, sizeof(addr), "user%d@d%d.example", i, i % 97);
+        ck_assert_int_eq(table_lookup(t, addr, strlen(addr), &e), 1);
+        ck_assert_uint_eq(table_builder_entry_loc(builder, (size_t)(e - table_entry_at(t, 0))).line,
+                          (unsigned)i + 1);
+    }
+    /* the same target text is stored once */
+    ck_assert_int_eq(table_lookup(t, "user1@d1.example", 16, &e), 1);
+    ck_assert_int_eq(table_lookup(t, "user101@d4.example", 18, &e2), 1);
+    ck_assert_ptr_eq(e->targets[0], e2->targets[0]);
+    ck_assert_uint_gt(table_memory(t), (size_t)N * 24);
+    table_unref(t);
+}
+END_TEST
+
+START_TEST(test_reference_count)
+{
+    struct table *t = table_builder_finish(builder);
+
+    ck_assert_ptr_eq(table_ref(t), t);
+    table_unref(t);
+    table_unref(t); /* the last reference frees; ASan/valgrind would tell otherwise */
+    table_unref(NULL);
+}
+END_TEST
+
+START_TEST(test_free_unfinished_builder)
+{
+    const char *target = "x@corp.example";
+
+    ck_assert_int_eq(table_builder_add_entry(builder, TABLE_ALIAS, "a@b.example", &target, 1,
+                                             at(1), NULL),
+                     0);
+    /* teardown frees the builder and with it the unfinished table */
+    table_builder_free(NULL);
+}
+END_TEST
+
+START_TEST(test_bad_arguments)
+{
+    char longaddr[400];
+
+    memset(longaddr, 'a', sizeof(longaddr) - 1);
+    longaddr[sizeof(longaddr) - 1] = '\0';
+    ck_assert_int_eq(table_builder_add_entry(builder, TABLE_MAILBOX, longaddr, NULL, 0, at(1),
+                                             NULL),
+                     -1);
+    ck_assert_int_eq(table_builder_add_entry(builder, (enum table_kind)0, "a@b.example", NULL, 0,
+                                             at(1), NULL),
+                     -1);
+    ck_assert_int_eq(table_builder_set_unknown(builder, longaddr, UNKNOWN_PASS, at(1), NULL), -2);
+}
+END_TEST
+
+static Suite *table_suite(void)
+{
+    Suite *s = suite_create("table");
+    TCase *tc = tcase_create("builder");
+
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, test_settings_copied_and_defaulted);
+    tcase_add_test(tc, test_entry_lookup_folded);
+    tcase_add_test(tc, test_duplicate_entry_reports_first_location);
+    tcase_add_test(tc, test_domain_attributes);
+    tcase_add_test(tc, test_builder_closed_after_finish);
+    tcase_add_test(tc, test_many_entries_and_interning);
+    tcase_add_test(tc, test_reference_count);
+    tcase_add_test(tc, test_free_unfinished_builder);
+    tcase_add_test(tc, test_bad_arguments);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(table_suite());
+    int failed;
+
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
