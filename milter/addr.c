@@ -1,0 +1,383 @@
+/*
+ * addr.c - envelope address parsing and normalisation (see addr.h).
+ *
+ * Owns the address grammar: a pure function over a byte range that never
+ * reads past len, never allocates and keeps no state, so it is safe to fuzz.
+ */
+#include "addr.h"
+
+#include <string.h>
+
+/* A byte range of the input. */
+struct span {
+    const char *p;
+    size_t n;
+};
+
+static int is_alpha(unsigned char c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+}
+
+static int is_digit(unsigned char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+static char fold_char(char c)
+{
+    return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
+}
+
+/* RFC 5321 atext: ALPHA DIGIT and the specials below. */
+static int is_atext(unsigned char c)
+{
+    return is_alpha(c) || is_digit(c) || (c != 0 && strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL);
+}
+
+/* Host name label characters; '_' is not RFC 1123 but common in the wild. */
+static int is_label_char(unsigned char c)
+{
+    return is_alpha(c) || is_digit(c) || c == '-' || c == '_';
+}
+
+/* RFC 5321 dcontent: printable, no space, no '[', ']' or '\'. */
+static int is_dcontent(unsigned char c)
+{
+    return c >= 33 && c <= 126 && c != '[' && c != ']' && c != '\\';
+}
+
+/* Whether n bytes at p are a dot-atom: atext runs separated by single dots. */
+static int is_dot_atom(const char *p, size_t n)
+{
+    if (n == 0 || p[0] == '.' || p[n - 1] == '.')
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] == '.') {
+            if (p[i + 1] == '.') /* i + 1 < n: p[n - 1] is no dot */
+                return 0;
+        } else if (!is_atext((unsigned char)p[i])) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Case-insensitive equality of n bytes at p with the NUL-terminated lit. */
+static int equal_fold(const char *p, size_t n, const char *lit)
+{
+    if (strlen(lit) != n)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (fold_char(p[i]) != lit[i])
+            return 0;
+    return 1;
+}
+
+/*
+ * check_domain - validate a host name or address literal of n bytes and,
+ * when out is not NULL, write its canonical form there (folded, without the
+ * trailing dot, NUL-terminated; out has ADDR_DOMAIN_MAX + 1 bytes).
+ */
+static enum addr_error check_domain(const char *s, size_t n, char *out, size_t *outlen)
+{
+    if (n == 0)
+        return ADDR_ERR_DOMAIN;
+    if (s[0] == '[') {
+        if (n < 3 || s[n - 1] != ']')
+            return ADDR_ERR_DOMAIN;
+        for (size_t i = 1; i < n - 1; i++)
+            if (!is_dcontent((unsigned char)s[i]))
+                return ADDR_ERR_DOMAIN;
+    } else {
+        if (s[n - 1] == '.')
+            n--;
+        if (n == 0)
+            return ADDR_ERR_DOMAIN;
+        size_t label = 0;
+        for (size_t i = 0; i <= n; i++) {
+            if (i == n || s[i] == '.') {
+                if (label == 0 || label > 63 || s[i - label] == '-' || s[i - 1] == '-')
+                    return ADDR_ERR_DOMAIN;
+                label = 0;
+            } else if (is_label_char((unsigned char)s[i])) {
+                label++;
+            } else {
+                return ADDR_ERR_DOMAIN;
+            }
+        }
+    }
+    if (n > ADDR_DOMAIN_MAX)
+        return ADDR_ERR_DOMAIN_LONG;
+    if (out != NULL) {
+        addr_fold(out, s, n);
+        out[n] = '\0';
+        *outlen = n;
+    }
+    return ADDR_OK;
+}
+
+/*
+ * skip_route - if m starts a source route "@a,@b:", advance m past it.
+ * A leading '@' whose first hop runs to the end ("@example.com") is no
+ * route but an address without a local part: ADDR_ERR_LOCAL.
+ */
+static enum addr_error skip_route(struct span *m)
+{
+    size_t i = 0;
+    int first = 1;
+
+    if (m->n == 0 || m->p[0] != '@')
+        return ADDR_OK;
+    for (;;) {
+        if (i >= m->n || m->p[i] != '@')
+            return ADDR_ERR_ROUTE;
+        size_t start = ++i;
+        if (i < m->n && m->p[i] == '[') {
+            /* an address literal may itself contain ':' */
+            while (i < m->n && m->p[i] != ']')
+                i++;
+            if (i < m->n)
+                i++;
+        } else {
+            while (i < m->n && m->p[i] != ',' && m->p[i] != ':')
+                i++;
+        }
+        if (i >= m->n)
+            return first ? ADDR_ERR_LOCAL : ADDR_ERR_ROUTE;
+        if (check_domain(m->p + start, i - start, NULL, NULL) != ADDR_OK)
+            return ADDR_ERR_ROUTE;
+        first = 0;
+        if (m->p[i] == ':') {
+            m->p += i + 1;
+            m->n -= i + 1;
+            return ADDR_OK;
+        }
+        if (m->p[i] != ',')
+            return ADDR_ERR_ROUTE;
+        i++;
+    }
+}
+
+/*
+ * quoted_end - m starts with '"': the index just past the closing quote,
+ * or 0 when the string is unterminated or ends in a lone backslash.
+ */
+static size_t quoted_end(const char *p, size_t n)
+{
+    for (size_t i = 1; i < n; i++) {
+        if (p[i] == '\\') {
+            if (++i >= n)
+                return 0;
+        } else if (p[i] == '"') {
+            return i + 1;
+        }
+    }
+    return 0;
+}
+
+/*
+ * parse_quoted - canonicalise the quoted string of n bytes at p (quotes
+ * included, known to be terminated) into out->local.
+ */
+static enum addr_error parse_quoted(struct addr *out, const char *p, size_t n)
+{
+    char content[ADDR_LOCAL_MAX] = {0};
+    size_t clen = 0;
+
+    for (size_t i = 1; i < n - 1; i++) {
+        char c = p[i];
+        if (c == '\\')
+            c = p[++i]; /* quoted_end() saw that it is there */
+        /* controls and 8-bit bytes were refused before: c is printable */
+        if (clen < sizeof(content))
+            content[clen] = c;
+        clen++;
+    }
+    if (clen > ADDR_LOCAL_MAX)
+        return ADDR_ERR_LOCAL_LONG;
+    if (is_dot_atom(content, clen)) {
+        memcpy(out->local, content, clen);
+        out->local_len = clen;
+    } else {
+        size_t o = 0;
+        out->local[o++] = '"';
+        for (size_t i = 0; i < clen; i++) {
+            if (content[i] == '"' || content[i] == '\\')
+                out->local[o++] = '\\';
+            out->local[o++] = content[i];
+        }
+        out->local[o++] = '"';
+        out->local_len = o;
+    }
+    out->local[out->local_len] = '\0';
+    return ADDR_OK;
+}
+
+/* split_extension - Postfix split_addr() over the canonical local part. */
+static size_t split_extension(const struct addr *a, const char *delimiters)
+{
+    const char *l = a->local;
+    size_t n = a->local_len;
+
+    if (delimiters == NULL || delimiters[0] == '\0' || l[0] == '"')
+        return n;
+    if (equal_fold(l, n, "postmaster") || equal_fold(l, n, "mailer-daemon"))
+        return n;
+    if (strchr(delimiters, '-') != NULL) {
+        if (n >= 6 && equal_fold(l, 6, "owner-"))
+            return n;
+        if (n > 8 && equal_fold(l + n - 8, 8, "-request"))
+            return n;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (strchr(delimiters, l[i]) != NULL)
+            return i == 0 ? n : i;
+    }
+    return n;
+}
+
+enum addr_error addr_parse(struct addr *out, const char *text, size_t len, const char *delimiters)
+{
+    struct span m;
+    enum addr_error err;
+    size_t at, i;
+    int in_quote = 0;
+
+    if (text == NULL || len == 0)
+        return ADDR_ERR_EMPTY;
+    for (i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)text[i];
+        if (c < 0x20 || c == 0x7f)
+            return ADDR_ERR_CONTROL;
+    }
+    for (i = 0; i < len; i++)
+        if ((unsigned char)text[i] >= 0x80)
+            return ADDR_ERR_EIGHTBIT;
+
+    m.p = text;
+    m.n = len;
+    if (text[0] == '<') {
+        if (len < 2 || text[len - 1] != '>')
+            return ADDR_ERR_BRACKETS;
+        m.p++;
+        m.n -= 2;
+    } else if (text[len - 1] == '>') {
+        return ADDR_ERR_BRACKETS;
+    }
+    if (m.n == 0)
+        return ADDR_ERR_EMPTY;
+    /* Any other angle bracket is stray, unless inside a quoted string. */
+    for (i = 0; i < m.n; i++) {
+        char c = m.p[i];
+        if (in_quote && c == '\\')
+            i++;
+        else if (c == '"')
+            in_quote = !in_quote;
+        else if (!in_quote && (c == '<' || c == '>'))
+            return ADDR_ERR_BRACKETS;
+    }
+
+    err = skip_route(&m);
+    if (err != ADDR_OK)
+        return err;
+
+    /* The domain follows the last '@' outside the quoted local part. */
+    i = 0;
+    if (m.n > 0 && m.p[0] == '"') {
+        i = quoted_end(m.p, m.n);
+        if (i == 0)
+            return ADDR_ERR_LOCAL;
+    }
+    at = m.n;
+    for (; i < m.n; i++)
+        if (m.p[i] == '@')
+            at = i;
+
+    if (at > 0 && m.p[0] == '"') {
+        if (quoted_end(m.p, m.n) != at)
+            return ADDR_ERR_LOCAL; /* text between the quote and the '@' */
+        err = parse_quoted(out, m.p, at);
+        if (err != ADDR_OK)
+            return err;
+    } else {
+        if (!is_dot_atom(m.p, at))
+            return ADDR_ERR_LOCAL;
+        if (at > ADDR_LOCAL_MAX)
+            return ADDR_ERR_LOCAL_LONG;
+        memcpy(out->local, m.p, at);
+        out->local[at] = '\0';
+        out->local_len = at;
+    }
+
+    if (at == m.n) {
+        out->domain[0] = '\0';
+        out->domain_len = 0;
+    } else {
+        err = check_domain(m.p + at + 1, m.n - at - 1, out->domain, &out->domain_len);
+        if (err != ADDR_OK)
+            return err;
+    }
+    out->base_len = split_extension(out, delimiters);
+    return ADDR_OK;
+}
+
+const char *addr_strerror(enum addr_error err)
+{
+    switch (err) {
+    case ADDR_OK:
+        return "valid address";
+    case ADDR_ERR_EMPTY:
+        return "empty address";
+    case ADDR_ERR_BRACKETS:
+        return "unbalanced or misplaced angle brackets";
+    case ADDR_ERR_ROUTE:
+        return "malformed source route";
+    case ADDR_ERR_LOCAL:
+        return "malformed local part";
+    case ADDR_ERR_DOMAIN:
+        return "malformed domain";
+    case ADDR_ERR_LOCAL_LONG:
+        return "local part longer than 64 octets";
+    case ADDR_ERR_DOMAIN_LONG:
+        return "domain longer than 255 octets";
+    case ADDR_ERR_CONTROL:
+        return "control character in address";
+    case ADDR_ERR_EIGHTBIT:
+        return "8-bit character in address";
+    }
+    return "unknown address error";
+}
+
+size_t addr_format(const struct addr *a, bool with_extension, bool fold, char *buf, size_t bufsz)
+{
+    size_t llen = with_extension ? a->local_len : a->base_len;
+    size_t total = llen + (a->domain_len > 0 ? 1 + a->domain_len : 0);
+
+    if (bufsz == 0)
+        return 0;
+    if (total >= bufsz) {
+        buf[0] = '\0';
+        return 0;
+    }
+    memcpy(buf, a->local, llen);
+    if (a->domain_len > 0) {
+        buf[llen] = '@';
+        memcpy(buf + llen + 1, a->domain, a->domain_len);
+    }
+    buf[total] = '\0';
+    if (fold)
+        addr_fold(buf, buf, total);
+    return total;
+}
+
+const char *addr_extension(const struct addr *a)
+{
+    return a->local + a->base_len;
+}
+
+void addr_fold(char *dst, const char *src, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        dst[i] = fold_char(src[i]);
+}

@@ -1,0 +1,154 @@
+/*
+ * diag.c - a list of configuration diagnostics (see diag.h).
+ *
+ * Owns a growable array of {level, formatted text}; every text is a copy
+ * made here.  Counts are kept apart from the array so that a message lost
+ * to allocation failure still counts.
+ */
+#include "diag.h"
+
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct diag_item {
+    enum diag_level level;
+    char *text;
+};
+
+struct diag {
+    struct diag_item *items;
+    size_t n, cap;
+    size_t errors, warnings;
+};
+
+struct diag *diag_new(void)
+{
+    return calloc(1, sizeof(struct diag));
+}
+
+void diag_free(struct diag *d)
+{
+    if (d == NULL)
+        return;
+    for (size_t i = 0; i < d->n; i++)
+        free(d->items[i].text);
+    free(d->items);
+    free(d);
+}
+
+/*
+ * format_message - "file:line: [warning: ]text" in a new string, or NULL
+ * when out of memory or when the format cannot be expanded.
+ */
+static char *format_message(enum diag_level level, const char *file, unsigned line, const char *fmt,
+                            va_list ap) __attribute__((format(printf, 4, 0)));
+
+static char *format_message(enum diag_level level, const char *file, unsigned line, const char *fmt,
+                            va_list ap)
+{
+    char prefix[64];
+    const char *kind = level == DIAG_WARNING ? "warning: " : "";
+    char *text = NULL;
+    va_list ap2;
+    int plen, tlen;
+
+    va_copy(ap2, ap);
+    if (file != NULL && line > 0)
+        plen = snprintf(prefix, sizeof(prefix), ":%u: %s", line, kind);
+    else if (file != NULL)
+        plen = snprintf(prefix, sizeof(prefix), ": %s", kind);
+    else
+        plen = snprintf(prefix, sizeof(prefix), "%s", kind);
+    tlen = vsnprintf(NULL, 0, fmt, ap);
+    if (plen < 0 || tlen < 0)
+        goto out;
+
+    size_t flen = file != NULL ? strlen(file) : 0;
+    size_t size = flen + (size_t)plen + (size_t)tlen + 1;
+    text = malloc(size);
+    if (text == NULL)
+        goto out;
+    memcpy(text, file != NULL ? file : "", flen);
+    memcpy(text + flen, prefix, (size_t)plen);
+    if (vsnprintf(text + flen + (size_t)plen, (size_t)tlen + 1, fmt, ap2) != tlen) {
+        free(text);
+        text = NULL;
+    }
+out:
+    va_end(ap2);
+    return text;
+}
+
+/* grow - make room for one more item; 0 on success, -1 when out of memory. */
+static int grow(struct diag *d)
+{
+    size_t cap = d->cap == 0 ? 8 : 2 * d->cap;
+    struct diag_item *items;
+
+    if (cap > SIZE_MAX / sizeof(*items))
+        return -1;
+    items = realloc(d->items, cap * sizeof(*items));
+    if (items == NULL)
+        return -1;
+    d->items = items;
+    d->cap = cap;
+    return 0;
+}
+
+void diag_add(struct diag *d, enum diag_level level, const char *file, unsigned line,
+              const char *fmt, ...)
+{
+    va_list ap;
+    char *text;
+
+    if (d == NULL)
+        return;
+    /* Count first: whatever fails below, the verdict still sees it. */
+    if (level == DIAG_WARNING)
+        d->warnings++;
+    else
+        d->errors++;
+
+    va_start(ap, fmt);
+    text = format_message(level, file, line, fmt, ap);
+    va_end(ap);
+    if (text == NULL)
+        goto out;
+    if (d->n == d->cap && grow(d) != 0)
+        goto out;
+    d->items[d->n].level = level == DIAG_WARNING ? DIAG_WARNING : DIAG_ERROR;
+    d->items[d->n].text = text;
+    d->n++;
+    text = NULL;
+out:
+    free(text);
+}
+
+size_t diag_count(const struct diag *d, enum diag_level level)
+{
+    if (d == NULL)
+        return 0;
+    return level == DIAG_WARNING ? d->warnings : d->errors;
+}
+
+size_t diag_size(const struct diag *d)
+{
+    return d == NULL ? 0 : d->n;
+}
+
+const char *diag_text(const struct diag *d, size_t index)
+{
+    if (d == NULL || index >= d->n)
+        return NULL;
+    return d->items[index].text;
+}
+
+enum diag_level diag_level_at(const struct diag *d, size_t index)
+{
+    if (d == NULL || index >= d->n)
+        return DIAG_ERROR;
+    return d->items[index].level;
+}
