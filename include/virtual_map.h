@@ -13,6 +13,8 @@
 #ifndef HOSTED_MILTER_VIRTUAL_MAP_H
 #define HOSTED_MILTER_VIRTUAL_MAP_H
 
+#include <stddef.h>
+
 #include "diag.h"
 #include "table.h"
 
@@ -24,5 +26,14 @@
  * one error.  Warnings do not count.
  */
 int virtual_map_load(struct table_builder *b, const char *path, struct diag *d);
+
+/*
+ * virtual_map_load_buffer - the same for len bytes of file text at buf
+ * (need not be NUL-terminated; any bytes are safe input, for fuzzing).
+ * name is the file name used in diagnostics and locations (copied into the
+ * builder).  Returns the number of errors added to d.
+ */
+int virtual_map_load_buffer(struct table_builder *b, const char *name, const char *buf, size_t len,
+                            struct diag *d);
 
 #endif
