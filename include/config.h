@@ -43,6 +43,16 @@ struct config {
  * config_load - parse and validate the file at path.  Returns a new config
  * (free with config_free) or NULL; on NULL, d holds at least one error (or
  * allocation failed).  Warnings are added to d in either case.
+ *
+ * File rules (see etc/hosted-milter.conf): relative names in include()
+ * and in `table` resolve against the directory of the file at path (also
+ * inside an included file), with no ~ or ${VAR} expansion; includes nest
+ * 16 deep.  Comments (#, //, and C-style block comments) may stand
+ * anywhere outside a quoted string, also inside a list.  Every
+ * diagnostic names the file and line it is about, included files too.
+ *
+ * Loads are serialised by an internal lock (libconfuse keeps global lexer
+ * state), so it may be called from any thread, one load at a time.
  */
 struct config *config_load(const char *path, struct diag *d);
 
