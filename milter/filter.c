@@ -1,0 +1,395 @@
+/*
+ * filter.c - the libmilter glue: negotiate, MAIL (take the live config),
+ * RCPT (resolve; reply or record), EOM (replay the rcpt_plan edits), abort
+ * and close.  Decisions live in policy.c and rcpt_plan.c, not here.
+ *
+ * Owns struct conn, the private data of one MTA connection.
+ */
+#include "filter.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon.h"
+#include "log.h"
+#include "policy.h"
+#include "rcpt_plan.h"
+
+/* Macros asked for with smfi_setsymlist (the rest is not needed). */
+#define MACROS_MAIL "i v {daemon_name}"
+#define MACROS_RCPT "i {rcpt_addr} {rcpt_mailer}"
+#define MACROS_EOM "i"
+
+/* A logged RCPT argument: escaped, bounded (a longer one ends in "..."). */
+#define RCPT_LOG_MAX 1024
+/* A logged list of targets. */
+#define TARGETS_LOG_MAX 1536
+
+struct conn {
+    bool addrcpt_par;            /* the MTA granted SMFIF_ADDRCPT_PAR */
+    enum rcpt_mta mta;           /* from macro v, at MAIL */
+    struct daemon_config *cfg;   /* held from MAIL FROM to EOM / abort */
+    struct rcpt_plan *plan;      /* this message's recipients */
+    struct policy_result result; /* reused for every RCPT */
+};
+
+static struct conn *conn_new(void)
+{
+    struct conn *c = calloc(1, sizeof *c);
+
+    if (c == NULL)
+        return NULL;
+    if ((c->plan = rcpt_plan_new()) == NULL) {
+        free(c);
+        return NULL;
+    }
+    policy_result_init(&c->result);
+    return c;
+}
+
+/* Forgets the current message and lets go of its configuration. */
+static void conn_reset(struct conn *c)
+{
+    rcpt_plan_reset(c->plan);
+    daemon_config_release(c->cfg);
+    c->cfg = NULL;
+}
+
+static void conn_free(struct conn *c)
+{
+    if (c == NULL)
+        return;
+    conn_reset(c);
+    rcpt_plan_free(c->plan);
+    policy_result_free(&c->result);
+    free(c);
+}
+
+/* The queue id (macro i), escaped, or NOQUEUE (Postfix's first RCPT). */
+static const char *queue_id(SMFICTX *ctx, char *buf, size_t bufsz)
+{
+    char name[] = "i";
+    const char *qid = smfi_getsymval(ctx, name);
+
+    if (qid == NULL || *qid == '\0')
+        return "NOQUEUE";
+    log_escape(buf, bufsz, qid, strlen(qid));
+    return buf;
+}
+
+/* Sets an SMTP reply; '%' doubled (Sendmail formats the text, Postfix undoes
+ * "%%").  Failure is logged: the MTA then uses its own generic reply. */
+static void set_reply(SMFICTX *ctx, const char *qid, const char *status, const char *xstatus,
+                      const char *text)
+{
+    char code[4], xcode[16], msg[2 * 1024 + 1];
+    size_t n = 0;
+
+    snprintf(code, sizeof code, "%s", status);
+    snprintf(xcode, sizeof xcode, "%s", xstatus);
+    for (; *text != '\0' && n + 2 < sizeof msg; text++) {
+        if (*text == '%')
+            msg[n++] = '%';
+        msg[n++] = *text;
+    }
+    msg[n] = '\0';
+    if (smfi_setreply(ctx, code, xcode, msg) != MI_SUCCESS)
+        log_warning("%s: smfi_setreply(%s %s) failed; the MTA uses its default reply", qid, code,
+                    xcode);
+}
+
+/* A transient failure of ours: 451 4.3.0, for a RCPT or the message. */
+static sfsistat tempfail(SMFICTX *ctx, const char *qid)
+{
+    set_reply(ctx, qid, "451", "4.3.0",
+              "Temporary failure in recipient processing, try again later");
+    return SMFIS_TEMPFAIL;
+}
+
+static sfsistat on_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2,
+                             unsigned long f3, unsigned long *pf0, unsigned long *pf1,
+                             unsigned long *pf2, unsigned long *pf3)
+{
+    const unsigned long need = SMFIF_ADDRCPT | SMFIF_DELRCPT;
+    const unsigned long skip = SMFIP_NOCONNECT | SMFIP_NOHELO | SMFIP_NOHDRS | SMFIP_NOEOH |
+                               SMFIP_NOBODY | SMFIP_NOUNKNOWN | SMFIP_NODATA;
+    struct conn *c = smfi_getpriv(ctx);
+    char mail[] = MACROS_MAIL, rcpt[] = MACROS_RCPT, eom[] = MACROS_EOM;
+
+    (void)f2;
+    (void)f3;
+    if ((f0 & need) != need) {
+        log_err("the MTA does not offer to add and delete recipients (actions 0x%lx); "
+                "refusing the connection",
+                f0);
+        return SMFIS_REJECT;
+    }
+    if (c == NULL) {
+        if ((c = conn_new()) == NULL) {
+            log_err("out of memory for a new connection; refusing it");
+            return SMFIS_REJECT;
+        }
+        if (smfi_setpriv(ctx, c) != MI_SUCCESS) {
+            conn_free(c);
+            log_err("smfi_setpriv failed; refusing the connection");
+            return SMFIS_REJECT;
+        }
+    }
+    c->addrcpt_par = (f0 & SMFIF_ADDRCPT_PAR) != 0;
+    *pf0 = need | (f0 & (SMFIF_ADDRCPT_PAR | SMFIF_SETSYMLIST));
+    *pf1 = f1 & skip;
+    *pf2 = 0;
+    *pf3 = 0;
+    if ((f0 & SMFIF_SETSYMLIST) != 0 && (smfi_setsymlist(ctx, SMFIM_ENVFROM, mail) != MI_SUCCESS ||
+                                         smfi_setsymlist(ctx, SMFIM_ENVRCPT, rcpt) != MI_SUCCESS ||
+                                         smfi_setsymlist(ctx, SMFIM_EOM, eom) != MI_SUCCESS))
+        log_warning("smfi_setsymlist failed; relying on the MTA's default macros");
+    log_debug("negotiated: MTA offers actions 0x%lx protocol 0x%lx; asked for 0x%lx 0x%lx", f0, f1,
+              *pf0, *pf1);
+    return SMFIS_CONTINUE;
+}
+
+static sfsistat on_envfrom(SMFICTX *ctx, char **argv)
+{
+    struct conn *c = smfi_getpriv(ctx);
+    char v[] = "v", qbuf[64];
+
+    (void)argv;
+    if (c == NULL) {
+        /* No negotiate callback happened (a very old MTA): start here. */
+        if ((c = conn_new()) == NULL || smfi_setpriv(ctx, c) != MI_SUCCESS) {
+            conn_free(c);
+            log_err("%s: out of memory for a new connection", queue_id(ctx, qbuf, sizeof qbuf));
+            return tempfail(ctx, queue_id(ctx, qbuf, sizeof qbuf));
+        }
+    }
+    conn_reset(c);
+    if ((c->cfg = daemon_config_acquire()) == NULL) {
+        log_err("%s: no configuration is loaded", queue_id(ctx, qbuf, sizeof qbuf));
+        return tempfail(ctx, queue_id(ctx, qbuf, sizeof qbuf));
+    }
+    c->mta = rcpt_plan_mta(smfi_getsymval(ctx, v));
+    return SMFIS_CONTINUE;
+}
+
+/* The reply for a reject/tempfail result; the address in it once. */
+static sfsistat refuse(SMFICTX *ctx, struct conn *c, const char *qid, const char *rcpt,
+                       bool dry_run)
+{
+    const struct policy_result *r = &c->result;
+    char logged[1024], reply[1024];
+    const char *text = "Recipient address rejected";
+    bool reject = r->action == POLICY_REJECT;
+    const char *status = r->status != NULL ? r->status : reject ? "550" : "451";
+    const char *xstatus = r->xstatus != NULL ? r->xstatus : reject ? "5.1.1" : "4.3.0";
+    size_t prefix = strlen(status) + 1 + strlen(xstatus) + 1;
+    /* Sendmail prefixes "<addr>... " itself; Postfix shows the text as is. */
+    bool with_address = c->mta != RCPT_MTA_SENDMAIL;
+
+    if (policy_format_reply(r, true, logged, sizeof logged) == 0)
+        snprintf(logged, sizeof logged, "%s %s %s", status, xstatus, text);
+    log_info("%s: %s%s: rcpt=%s rule=%s: %s", qid, dry_run ? "dry-run: would " : "",
+             policy_action_name(r->action), rcpt, policy_rule_name(r->rule), logged);
+    if (dry_run)
+        return SMFIS_CONTINUE;
+    if (policy_format_reply(r, with_address, reply, sizeof reply) > prefix)
+        text = reply + prefix;
+    set_reply(ctx, qid, status, xstatus, text);
+    return reject ? SMFIS_REJECT : SMFIS_TEMPFAIL;
+}
+
+static sfsistat on_envrcpt(SMFICTX *ctx, char **argv)
+{
+    struct conn *c = smfi_getpriv(ctx);
+    char mailer_name[] = "{rcpt_mailer}", qbuf[64], rcpt[RCPT_LOG_MAX];
+    const char *mailer = smfi_getsymval(ctx, mailer_name);
+    const char *qid = queue_id(ctx, qbuf, sizeof qbuf);
+    const struct config *cfg;
+    struct policy_result *r;
+    const char **targets = NULL;
+    sfsistat rc = SMFIS_CONTINUE;
+
+    if (argv == NULL || argv[0] == NULL)
+        return SMFIS_CONTINUE;
+    log_escape(rcpt, sizeof rcpt, argv[0], strlen(argv[0]));
+    if (c == NULL || c->cfg == NULL) {
+        log_err("%s: RCPT without MAIL state: rcpt=%s", qid, rcpt);
+        return tempfail(ctx, qid);
+    }
+    /* Recipients the MTA already refused (SMFIP_RCPT_REJ) are not ours. */
+    if (mailer != NULL && strcmp(mailer, "error") == 0)
+        return SMFIS_CONTINUE;
+    cfg = daemon_config_get(c->cfg);
+    r = &c->result;
+    switch (policy_resolve(cfg->table, argv[0], strlen(argv[0]), r)) {
+    case POLICY_KEEP:
+    case POLICY_PASS:
+        log_debug("%s: %s: rcpt=%s rule=%s%s%s", qid, policy_action_name(r->action), rcpt,
+                  policy_rule_name(r->rule), r->reason != NULL ? ": " : "",
+                  r->reason != NULL ? r->reason : "");
+        if (rcpt_plan_keep(c->plan, r->address) < 0) {
+            log_err("%s: tempfail: out of memory recording rcpt=%s", qid, rcpt);
+            rc = tempfail(ctx, qid);
+        }
+        break;
+    case POLICY_REWRITE:
+        if ((targets = calloc(r->ntargets > 0 ? r->ntargets : 1, sizeof *targets)) == NULL) {
+            log_err("%s: tempfail: out of memory recording rcpt=%s", qid, rcpt);
+            rc = tempfail(ctx, qid);
+            break;
+        }
+        for (size_t i = 0; i < r->ntargets; i++)
+            targets[i] = policy_target(r, i);
+        if (rcpt_plan_rewrite(c->plan, argv[0], r->address, argv + 1, policy_rule_name(r->rule),
+                              targets, r->ntargets) < 0) {
+            log_err("%s: tempfail: out of memory recording rcpt=%s", qid, rcpt);
+            rc = tempfail(ctx, qid);
+            break;
+        }
+        log_debug("%s: rewrite planned: rcpt=%s rule=%s targets=%zu", qid, rcpt,
+                  policy_rule_name(r->rule), r->ntargets);
+        break;
+    case POLICY_REJECT:
+    case POLICY_TEMPFAIL:
+        rc = refuse(ctx, c, qid, rcpt, cfg->dry_run);
+        break;
+    }
+    free(targets);
+    return rc;
+}
+
+/* "a@x,b@y" into buf, "..." when it does not fit. */
+static void join_targets(const struct rcpt_rewrite *rw, char *buf, size_t bufsz)
+{
+    size_t n = 0;
+
+    buf[0] = '\0';
+    for (size_t i = 0; i < rw->ntargets; i++) {
+        size_t k = strlen(rw->targets[i]);
+        if (n + k + 1 + 4 >= bufsz) {
+            snprintf(buf + n, bufsz - n, "%s...", i > 0 ? "," : "");
+            return;
+        }
+        n += (size_t)snprintf(buf + n, bufsz - n, "%s%s", i > 0 ? "," : "", rw->targets[i]);
+    }
+}
+
+static void log_rewrites(const struct rcpt_plan *plan, const char *qid, bool dry_run)
+{
+    char rcpt[RCPT_LOG_MAX], targets[TARGETS_LOG_MAX];
+
+    for (size_t i = 0; i < rcpt_plan_rewrite_count(plan); i++) {
+        const struct rcpt_rewrite *rw = rcpt_plan_rewrite_at(plan, i);
+        log_escape(rcpt, sizeof rcpt, rw->rcpt, strlen(rw->rcpt));
+        join_targets(rw, targets, sizeof targets);
+        if (dry_run)
+            log_info("%s: dry-run: would rewrite: rcpt=%s rule=%s targets=%s", qid, rcpt, rw->rule,
+                     targets);
+        else
+            log_info("%s: rewrite: rcpt=%s rule=%s targets=%s added=%zu%s", qid, rcpt, rw->rule,
+                     targets, rw->nadded, rw->keep_original ? " original=kept" : "");
+    }
+}
+
+/* Applies the plan's edits: every add (checked), then every delete. */
+static sfsistat apply_edits(SMFICTX *ctx, struct conn *c, const char *qid)
+{
+    char rcpt[RCPT_LOG_MAX], edit[RCPT_LOG_MAX], args[RCPT_LOG_MAX];
+
+    for (size_t i = 0; i < rcpt_plan_edit_count(c->plan); i++) {
+        const struct rcpt_edit *e = rcpt_plan_edit_at(c->plan, i);
+        bool par = e->kind == RCPT_EDIT_ADD && c->addrcpt_par;
+        const char *call;
+        int ret;
+
+        if (par) {
+            call = "smfi_addrcpt_par";
+            ret = smfi_addrcpt_par(ctx, e->rcpt, e->args);
+        } else if (e->kind == RCPT_EDIT_ADD) {
+            call = "smfi_addrcpt";
+            ret = smfi_addrcpt(ctx, e->rcpt);
+        } else {
+            call = "smfi_delrcpt";
+            ret = smfi_delrcpt(ctx, e->rcpt);
+        }
+        /* Deletes and the client's ORCPT carry bytes from the wire. */
+        log_escape(edit, sizeof edit, e->rcpt, strlen(e->rcpt));
+        log_escape(args, sizeof args, par ? e->args : "", par ? strlen(e->args) : 0);
+        log_debug("%s: %s(%s%s%s) -> %d", qid, call, edit, par ? ", " : "", args, ret);
+        if (ret != MI_SUCCESS) {
+            const struct rcpt_rewrite *rw = rcpt_plan_rewrite_at(c->plan, e->rewrite);
+            log_escape(rcpt, sizeof rcpt, rw->rcpt, strlen(rw->rcpt));
+            log_err("%s: tempfail: %s(%s) failed for rcpt=%s; message deferred%s", qid, call, edit,
+                    rcpt, e->kind == RCPT_EDIT_ADD ? ", nothing deleted" : "");
+            return tempfail(ctx, qid);
+        }
+    }
+    return SMFIS_CONTINUE;
+}
+
+static sfsistat on_eom(SMFICTX *ctx)
+{
+    struct conn *c = smfi_getpriv(ctx);
+    char qbuf[64];
+    const char *qid = queue_id(ctx, qbuf, sizeof qbuf);
+    sfsistat rc = SMFIS_CONTINUE;
+    const struct config *cfg;
+
+    if (c == NULL || c->cfg == NULL)
+        return SMFIS_CONTINUE;
+    cfg = daemon_config_get(c->cfg);
+    if (rcpt_plan_rewrite_count(c->plan) == 0)
+        goto out;
+    if (cfg->dry_run) {
+        log_rewrites(c->plan, qid, true);
+        goto out;
+    }
+    if (rcpt_plan_finish(c->plan, c->mta) < 0) {
+        log_err("%s: tempfail: out of memory planning the recipient edits", qid);
+        rc = tempfail(ctx, qid);
+        goto out;
+    }
+    if ((rc = apply_edits(ctx, c, qid)) == SMFIS_CONTINUE)
+        log_rewrites(c->plan, qid, false);
+out:
+    conn_reset(c);
+    return rc;
+}
+
+static sfsistat on_abort(SMFICTX *ctx)
+{
+    struct conn *c = smfi_getpriv(ctx);
+
+    if (c != NULL)
+        conn_reset(c);
+    return SMFIS_CONTINUE;
+}
+
+static sfsistat on_close(SMFICTX *ctx)
+{
+    struct conn *c = smfi_getpriv(ctx);
+
+    if (c != NULL) {
+        smfi_setpriv(ctx, NULL);
+        conn_free(c);
+    }
+    return SMFIS_CONTINUE;
+}
+
+struct smfiDesc filter_description(void)
+{
+    static char name[] = FILTER_NAME;
+    struct smfiDesc d = {
+        .xxfi_name = name,
+        .xxfi_version = SMFI_VERSION,
+        .xxfi_flags = SMFIF_ADDRCPT | SMFIF_DELRCPT | SMFIF_ADDRCPT_PAR | SMFIF_SETSYMLIST,
+        .xxfi_envfrom = on_envfrom,
+        .xxfi_envrcpt = on_envrcpt,
+        .xxfi_eom = on_eom,
+        .xxfi_abort = on_abort,
+        .xxfi_close = on_close,
+        .xxfi_negotiate = on_negotiate,
+    };
+    return d;
+}

@@ -1,0 +1,203 @@
+#!/bin/sh
+# run.sh - command-line tests of hosted-milter: -t, -q, -D, -V, -h and the
+# exit statuses (0 ok, 1 configuration error, 2 usage error), with exact
+# expected output.  Usage: run.sh PATH-TO-hosted-milter SOURCE-DIR
+# Configurations are written into a mktemp directory, removed at exit.
+set -u
+
+BIN=${1:?usage: run.sh PATH-TO-hosted-milter SOURCE-DIR}
+SRC=${2:?usage: run.sh PATH-TO-hosted-milter SOURCE-DIR}
+T=$(mktemp -d "${TMPDIR:-/tmp}/hosted-milter-cli.XXXXXX") || exit 1
+trap 'rm -rf "$T"' EXIT INT TERM
+TAB=$(printf '\t')
+failures=0
+
+fail() {
+    echo "FAIL: $*"
+    failures=$((failures + 1))
+}
+
+# check NAME EXPECTED-STATUS EXPECTED-STDOUT-FILE [EXPECTED-STDERR-FILE] -- ARGS...
+# Runs $BIN ARGS, compares status and output exactly (stderr only when a
+# file is given; "-" means it must be empty).
+check() {
+    name=$1 want=$2 out=$3 err=$4
+    shift 5
+    "$BIN" "$@" >"$T/stdout" 2>"$T/stderr"
+    got=$?
+    [ "$got" -eq "$want" ] || fail "$name: exit status $got, expected $want (stderr: $(head -c 300 "$T/stderr"))"
+    if ! diff -u "$out" "$T/stdout" >"$T/diff"; then
+        fail "$name: stdout differs"
+        cat "$T/diff"
+    fi
+    case $err in
+    "") ;;
+    -)  [ -s "$T/stderr" ] && { fail "$name: unexpected stderr"; cat "$T/stderr"; } ;;
+    *)  if ! diff -u "$err" "$T/stderr" >"$T/diff"; then
+            fail "$name: stderr differs"
+            cat "$T/diff"
+        fi ;;
+    esac
+    echo "ok: $name"
+}
+
+# stderr_has NAME PATTERN - the last run's stderr matches the grep pattern.
+stderr_has() {
+    grep -q -e "$2" "$T/stderr" || { fail "$1: stderr lacks /$2/"; cat "$T/stderr"; }
+}
+
+: >"$T/empty"
+
+# ---- a test configuration under our control --------------------------------
+cat >"$T/t.conf" <<'CONF'
+socket = "unix:/nonexistent/hosted-milter.sock"
+postmaster = "admin@corp.example"
+roles = { "abuse" }
+recipient_delimiter = "+"
+unknown_recipient = reject
+
+domain "corp.example" {
+    postmaster = "hostmaster@corp.example"
+}
+domain "example.net" {
+    alias_domain = "corp.example"
+}
+domain "example.org" {
+    catch_all = "info@corp.example"
+}
+domain "legacy.example" {
+    unknown_recipient = pass
+}
+domain "slow.example" {
+    unknown_recipient = tempfail
+}
+mailbox "admin@corp.example" { }
+mailbox "hostmaster@corp.example" { }
+mailbox "info@corp.example" { }
+mailbox "bob@corp.example" { }
+mailbox "carol@corp.example" { }
+mailbox "alice@corp.example" {
+    addresses = { "alice@example.org", "a.smith@example.org" }
+}
+alias "sales@example.org" {
+    to = { "bob@corp.example", "carol@corp.example" }
+}
+table = { "virtual" }
+CONF
+cat >"$T/virtual" <<'VIRT'
+shop.example            hosted
+orders@shop.example     bob@corp.example, carol@corp.example
+VIRT
+
+printf '%s\n' "$T/t.conf: OK: 6 domains, 6 mailboxes, 2 secondary addresses, 2 aliases" >"$T/want"
+check "-t summary" 0 "$T/want" - -- -c "$T/t.conf" -t
+
+# -q: address TAB action TAB detail, one line per address, in order
+{
+    printf '%s\t%s\t%s\n' 'postmaster@example.net' rewrite 'hostmaster@corp.example'
+    printf '%s\t%s\t%s\n' 'PostMaster@CORP.example.' rewrite 'hostmaster@corp.example'
+    printf '%s\t%s\t%s\n' 'postmaster' rewrite 'admin@corp.example'
+    printf '%s\t%s\t%s\n' '<abuse@example.org>' rewrite 'admin@corp.example'
+    printf '%s\t%s\t%s\n' 'sales@example.org' rewrite 'bob@corp.example,carol@corp.example'
+    printf '%s\t%s\t%s\n' 'alice+news@example.org' rewrite 'alice+news@corp.example'
+    printf '%s\t%s\t%s\n' 'whoever@example.org' rewrite 'info@corp.example'
+    printf '%s\t%s\t%s\n' 'orders@shop.example' rewrite 'bob@corp.example,carol@corp.example'
+    printf '%s\t%s\t\n' 'bob@corp.example' keep
+    printf '%s\t%s\t\n' 'x@elsewhere.test' pass
+    printf '%s\t%s\t\n' 'someone@legacy.example' pass
+    printf '%s\t%s\t%s\n' 'nobody@corp.example' reject '550 5.1.1 <nobody@corp.example>: Recipient address rejected: User unknown'
+    printf '%s\t%s\t%s\n' 'nobody@slow.example' tempfail '450 4.1.1 <nobody@slow.example>: Recipient address rejected: User unknown, try again later'
+    printf '%s\t%s\t\n' 'a\tb@corp.example' pass
+    printf '%s\t%s\t\n' 'caf\xc3\xa9@corp.example' pass
+    printf '%s\t%s\t\n' 'cr\r\nlf@corp.example' pass
+} >"$T/want"
+check "-q decisions" 0 "$T/want" - -- -c "$T/t.conf" -q \
+    postmaster@example.net PostMaster@CORP.example. postmaster '<abuse@example.org>' \
+    sales@example.org alice+news@example.org whoever@example.org orders@shop.example \
+    bob@corp.example x@elsewhere.test someone@legacy.example \
+    nobody@corp.example nobody@slow.example \
+    "a${TAB}b@corp.example" "$(printf 'caf\303\251@corp.example')" \
+    "$(printf 'cr\r\nlf@corp.example')"
+
+# every line has exactly three fields, even for hostile input
+"$BIN" -c "$T/t.conf" -q "$(printf 'x\ty\tz\\@corp.example')" "$(printf '\001\177')" >"$T/stdout"
+awk -F '\t' 'NF != 3 { bad = 1 } END { exit bad }' "$T/stdout" || { fail "-q fields"; cat "$T/stdout"; }
+grep -q '^x\\ty\\tz\\x5c@corp.example	pass	$' "$T/stdout" || { fail "-q escaping"; cat "$T/stdout"; }
+echo "ok: -q three fields"
+
+printf '%s\n' corp.example example.net example.org legacy.example shop.example slow.example >"$T/want"
+check "-D sorted domains" 0 "$T/want" - -- -c "$T/t.conf" -D
+
+# ---- warnings go to stderr, the verdict stays OK ---------------------------
+sed 's/"a.smith@example.org"/"a.smith@example.org", "alice@elsewhere.test"/' "$T/t.conf" >"$T/warn.conf"
+printf '%s\n' "$T/warn.conf: OK: 6 domains, 6 mailboxes, 3 secondary addresses, 2 aliases" >"$T/want"
+check "-t with a warning" 0 "$T/want" "" -- -c "$T/warn.conf" -t
+stderr_has "-t with a warning" "^$T/warn.conf:[0-9][0-9]*: warning: "
+
+# ---- broken configurations: file:line on stderr, exit 1 ---------------------
+{ cat "$T/t.conf"; echo 'bogus_option = 1'; } >"$T/bad.conf"
+line=$(wc -l <"$T/bad.conf" | tr -d ' ')
+check "-t broken config" 1 "$T/empty" "" -- -c "$T/bad.conf" -t
+stderr_has "-t broken config" "^$T/bad.conf:$line: "
+check "-q broken config" 1 "$T/empty" "" -- -c "$T/bad.conf" -q bob@corp.example
+stderr_has "-q broken config" "^$T/bad.conf:$line: "
+check "-D broken config" 1 "$T/empty" "" -- -c "$T/bad.conf" -D
+check "-t missing file" 1 "$T/empty" "" -- -c "$T/does-not-exist.conf" -t
+stderr_has "-t missing file" "does-not-exist.conf"
+check "run with broken config" 1 "$T/empty" "" -- -f -c "$T/bad.conf" -s "unix:$T/m.sock"
+stderr_has "run with broken config" "$T/bad.conf:$line: "
+[ -e "$T/m.sock" ] && fail "socket created despite the broken config"
+
+# ---- the shipped configuration ----------------------------------------------
+ETC="$SRC/etc/hosted-milter.conf"
+"$BIN" -c "$ETC" -t >"$T/stdout" 2>"$T/stderr" || { fail "-t shipped config"; cat "$T/stderr"; }
+grep -Eq "^$ETC: OK: [0-9]+ domains?, [0-9]+ mailbox(es)?, [0-9]+ secondary address(es)?, [0-9]+ alias(es)?\$" "$T/stdout" ||
+    { fail "-t shipped config summary"; cat "$T/stdout"; }
+[ "$(wc -l <"$T/stdout")" -eq 1 ] || fail "-t shipped config: not one line"
+echo "ok: -t shipped config"
+{
+    printf '%s\t%s\t%s\n' 'postmaster@example.net' rewrite 'hostmaster@corp.example'
+    printf '%s\t%s\t%s\n' 'postmaster' rewrite 'admin@corp.example'
+    printf '%s\t%s\t%s\n' 'sales@example.org' rewrite 'bob@corp.example,carol@corp.example'
+    printf '%s\t%s\t\n' 'bob@corp.example' keep
+    printf '%s\t%s\t\n' 'x@elsewhere.test' pass
+    printf '%s\t%s\t%s\n' 'nobody@corp.example' reject '550 5.1.1 <nobody@corp.example>: Recipient address rejected: User unknown'
+} >"$T/want"
+check "-q shipped config" 0 "$T/want" - -- -c "$ETC" -q postmaster@example.net postmaster \
+    sales@example.org bob@corp.example x@elsewhere.test nobody@corp.example
+"$BIN" -c "$ETC" -D >"$T/stdout" 2>"$T/stderr" || fail "-D shipped config"
+sort -c "$T/stdout" 2>/dev/null || LC_ALL=C sort -c "$T/stdout" || fail "-D shipped config: not sorted"
+grep -qx corp.example "$T/stdout" || fail "-D shipped config: corp.example missing"
+echo "ok: -D shipped config"
+
+# ---- version, help, usage errors --------------------------------------------
+"$BIN" -V >"$T/stdout" 2>"$T/stderr" || fail "-V status"
+grep -Eqx 'hosted-milter [0-9]+\.[0-9]+\.[0-9]+.*' "$T/stdout" || { fail "-V output"; cat "$T/stdout"; }
+echo "ok: -V"
+"$BIN" -h >"$T/stdout" 2>"$T/stderr" || fail "-h status"
+head -n 1 "$T/stdout" | grep -q '^usage: hosted-milter ' || fail "-h: no usage line"
+for opt in ' -c FILE' ' -f' ' -v' ' -s SOCKET' ' -p PIDFILE' ' -t' ' -q ADDRESS' ' -D' ' -V' ' -h'; do
+    grep -q -e "^ $opt" "$T/stdout" || fail "-h does not document$opt"
+done
+[ -s "$T/stderr" ] && fail "-h wrote to stderr"
+echo "ok: -h"
+
+usage_error() {
+    name=$1
+    shift
+    check "usage error: $name" 2 "$T/empty" "" -- "$@"
+    head -n 1 "$T/stderr" | grep -q '^hosted-milter: ' || fail "$name: no message"
+    grep -q '^usage: hosted-milter ' "$T/stderr" || fail "$name: no usage on stderr"
+}
+usage_error "unknown option" -x
+usage_error "missing argument" -c
+usage_error "-q without address" -c "$T/t.conf" -q
+usage_error "two modes" -c "$T/t.conf" -t -D
+usage_error "stray argument" -c "$T/t.conf" -t extra
+usage_error "-s with -t" -c "$T/t.conf" -s unix:/x -t
+
+if [ "$failures" -ne 0 ]; then
+    echo "$failures failure(s)"
+    exit 1
+fi
+echo "all command-line tests passed"
