@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# install-deps.sh - install what building, testing and the demo need on a
+# Debian machine (run as root; a no-op when everything is there already).
+# Postfix is preseeded with "No configuration": it writes no main.cf and
+# starts nothing; the tests and the demo run private instances.
+set -euo pipefail
+
+packages=(build-essential cmake pkg-config libmilter-dev libconfuse-dev check
+          postfix swaks python3 unshare)
+missing=()
+for p in "${packages[@]}"; do
+    [ "$p" = unshare ] && { command -v unshare >/dev/null || missing+=(util-linux); continue; }
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+    echo "install-deps: missing packages: ${missing[*]}; run as root to install them" >&2
+    exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "install-deps: installed ${missing[*]}"
