@@ -148,12 +148,38 @@ int table_lookup(const struct table *t, const char *key, size_t keylen,
 int table_domain_lookup(const struct table *t, const char *name, size_t len,
                         const struct table_domain **out);
 
+/*
+ * What a target string is known to resolve to, decided once at finish so
+ * that resolution can skip its lookups: a declared mailbox in a hosted
+ * domain, or an address outside every hosted domain (both resolve to
+ * themselves), or anything else (to be resolved).
+ */
+enum table_target_class {
+    TARGET_UNCLASSIFIED = 0,
+    TARGET_MAILBOX,
+    TARGET_ELSEWHERE,
+};
+
+/* table_target_class - the class of a target string borrowed from a
+ * finished table (entry targets, postmasters, catch-alls, the settings'
+ * postmaster); any other string is undefined behaviour. */
+enum table_target_class table_target_class(const char *target);
+
+/* table_extension_keys - whether some entry's local part holds a
+ * recipient_delimiter character after its first byte, so that a target
+ * with an extension appended could itself be an entry. */
+bool table_extension_keys(const struct table *t);
+
 /* Read-only views; all borrowed from the table. */
 const struct table_settings *table_settings(const struct table *t);
 size_t table_entry_count(const struct table *t);
 const struct table_entry *table_entry_at(const struct table *t, size_t index);
+/* table_entry_index - the index of an entry of t (as from table_lookup),
+ * or (size_t)-1 for a pointer that is not one of t's entries. */
+size_t table_entry_index(const struct table *t, const struct table_entry *e);
 size_t table_domain_count(const struct table *t);
 const struct table_domain *table_domain_at(const struct table *t, size_t index);
+size_t table_domain_index(const struct table *t, const struct table_domain *d);
 size_t table_count_kind(const struct table *t, enum table_kind kind);
 
 /* Bytes the table holds in its arena, hash and arrays (for benchmarks). */

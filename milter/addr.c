@@ -29,10 +29,36 @@ static char fold_char(char c)
     return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
 }
 
-/* RFC 5321 atext: ALPHA DIGIT and the specials below. */
+/* RFC 5321 atext: ALPHA DIGIT and the specials below.  A switch, not
+ * strchr(): this runs for every byte of every recipient. */
 static int is_atext(unsigned char c)
 {
-    return is_alpha(c) || is_digit(c) || (c != 0 && strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL);
+    if (is_alpha(c) || is_digit(c))
+        return 1;
+    switch (c) {
+    case '!':
+    case '#':
+    case '$':
+    case '%':
+    case '&':
+    case '\'':
+    case '*':
+    case '+':
+    case '-':
+    case '/':
+    case '=':
+    case '?':
+    case '^':
+    case '_':
+    case '`':
+    case '{':
+    case '|':
+    case '}':
+    case '~':
+        return 1;
+    default:
+        return 0;
+    }
 }
 
 /* Host name label characters; '_' is not RFC 1123 but common in the wild. */
@@ -230,11 +256,9 @@ static size_t split_extension(const struct addr *a, const char *delimiters)
         if (n > 8 && equal_fold(l + n - 8, 8, "-request"))
             return n;
     }
-    for (size_t i = 0; i < n; i++) {
-        if (strchr(delimiters, l[i]) != NULL)
-            return i == 0 ? n : i;
-    }
-    return n;
+    /* strcspn, not strchr per byte: one pass over a short set */
+    size_t i = strcspn(l, delimiters);
+    return i == 0 || i >= n ? n : i;
 }
 
 enum addr_error addr_parse(struct addr *out, const char *text, size_t len, const char *delimiters)
@@ -242,7 +266,7 @@ enum addr_error addr_parse(struct addr *out, const char *text, size_t len, const
     struct span m;
     enum addr_error err;
     size_t at, i;
-    int in_quote = 0;
+    int in_quote = 0, eightbit = 0;
 
     if (text == NULL || len == 0)
         return ADDR_ERR_EMPTY;
@@ -250,10 +274,12 @@ enum addr_error addr_parse(struct addr *out, const char *text, size_t len, const
         unsigned char c = (unsigned char)text[i];
         if (c < 0x20 || c == 0x7f)
             return ADDR_ERR_CONTROL;
+        if (c >= 0x80)
+            eightbit = 1;
     }
-    for (i = 0; i < len; i++)
-        if ((unsigned char)text[i] >= 0x80)
-            return ADDR_ERR_EIGHTBIT;
+    /* Control bytes win over 8-bit ones wherever they are. */
+    if (eightbit)
+        return ADDR_ERR_EIGHTBIT;
 
     m.p = text;
     m.n = len;

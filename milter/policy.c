@@ -23,11 +23,11 @@
 
 /* What lookup_step found for one address. */
 enum match {
-    MATCH_NOT_HOSTED,  /* domain not hosted: delivered elsewhere */
-    MATCH_KEEP,        /* a mailbox: final */
-    MATCH_TARGETS,     /* replaced by targets (+ extension) */
-    MATCH_RELOCATE,    /* alias_domain: the same local part in another domain */
-    MATCH_UNKNOWN,     /* no rule matched: the domain's unknown_recipient */
+    MATCH_NOT_HOSTED, /* domain not hosted: delivered elsewhere */
+    MATCH_KEEP,       /* a mailbox: final */
+    MATCH_TARGETS,    /* replaced by targets (+ extension) */
+    MATCH_RELOCATE,   /* alias_domain: the same local part in another domain */
+    MATCH_UNKNOWN,    /* no rule matched: the domain's unknown_recipient */
 };
 
 struct step {
@@ -35,9 +35,9 @@ struct step {
     enum policy_rule rule;
     const char *const *targets; /* MATCH_TARGETS */
     unsigned ntargets;
-    const char *extension;      /* appended to each target; "" for none */
-    const char *relocate_domain;/* MATCH_RELOCATE */
-    enum unknown_action unknown;/* MATCH_UNKNOWN */
+    const char *extension;       /* appended to each target; "" for none */
+    const char *relocate_domain; /* MATCH_RELOCATE */
+    enum unknown_action unknown; /* MATCH_UNKNOWN */
 };
 
 /* Why an expansion stopped short. */
@@ -60,7 +60,7 @@ struct expansion {
 };
 
 static const char *const status_text[] = {
-    [POLICY_KEEP] = "keep",       [POLICY_REWRITE] = "rewrite", [POLICY_REJECT] = "reject",
+    [POLICY_KEEP] = "keep",         [POLICY_REWRITE] = "rewrite", [POLICY_REJECT] = "reject",
     [POLICY_TEMPFAIL] = "tempfail", [POLICY_PASS] = "pass",
 };
 
@@ -273,11 +273,14 @@ static int relocate(const struct table_settings *s, const struct addr *a, const 
                     struct addr *out)
 {
     char buf[ADDR_TEXT_MAX + 1];
-    int n = snprintf(buf, sizeof(buf), "%s@%s", a->local, domain);
+    size_t dlen = strlen(domain);
 
-    if (n < 0 || (size_t)n >= sizeof(buf))
+    if (a->local_len + 1 + dlen >= sizeof(buf))
         return -1;
-    return addr_parse(out, buf, (size_t)n, s->delimiters) == ADDR_OK ? 0 : -1;
+    memcpy(buf, a->local, a->local_len);
+    buf[a->local_len] = '@';
+    memcpy(buf + a->local_len + 1, domain, dlen);
+    return addr_parse(out, buf, a->local_len + 1 + dlen, s->delimiters) == ADDR_OK ? 0 : -1;
 }
 
 static bool same_address(const struct addr *a, const struct addr *b)
@@ -287,6 +290,8 @@ static bool same_address(const struct addr *a, const struct addr *b)
 }
 
 static enum expand_status expand_addr(struct expansion *x, const struct addr *a, unsigned depth);
+static enum expand_status add_final_counted(struct expansion *x, const char *text, size_t len,
+                                            unsigned depth);
 
 /* Expand what st says a maps to. */
 static enum expand_status expand_step(struct expansion *x, const struct addr *a,
@@ -303,8 +308,31 @@ static enum expand_status expand_step(struct expansion *x, const struct addr *a,
         return expand_addr(x, &next, depth + 1);
     case MATCH_TARGETS:
         for (unsigned i = 0; i < st->ntargets; i++) {
-            if (compose(s, st->targets[i], st->extension, &next) < 0)
+            const char *target = st->targets[i];
+            enum table_target_class class = table_target_class(target);
+
+            /* A target the table knows to resolve to itself needs no
+             * lookup: the common secondary-address case. */
+            if (class != TARGET_UNCLASSIFIED && st->extension[0] == '\0') {
+                if ((rc = add_final_counted(x, target, strlen(target), depth + 1)) != EXPAND_OK)
+                    return rc;
+                continue;
+            }
+            if (compose(s, target, st->extension, &next) < 0)
                 return EXPAND_BAD_TARGET;
+            /* mailbox+ext resolves to itself when it splits where the
+             * extension was appended and no key could hold the extension */
+            if (class == TARGET_ELSEWHERE ||
+                (class == TARGET_MAILBOX && !table_extension_keys(x->t) &&
+                 next.base_len == (size_t)(strrchr(target, '@') - target))) {
+                char text[ADDR_TEXT_MAX + 1];
+                size_t len = addr_format(&next, true, false, text, sizeof(text));
+                if (len == 0)
+                    return EXPAND_BAD_TARGET;
+                if ((rc = add_final_counted(x, text, len, depth + 1)) != EXPAND_OK)
+                    return rc;
+                continue;
+            }
             /* An address that maps to itself is delivered as is. */
             if (same_address(&next, a))
                 rc = expand_addr(x, &next, UINT32_MAX);
@@ -362,6 +390,17 @@ final:
     return add_final(x->r, text, len) < 0 ? EXPAND_NO_MEMORY : EXPAND_OK;
 }
 
+/* A final recipient found without expand_addr, bounded the same way. */
+static enum expand_status add_final_counted(struct expansion *x, const char *text, size_t len,
+                                            unsigned depth)
+{
+    const struct table_settings *s = table_settings(x->t);
+
+    if (++x->visits > s->max_targets || depth > s->max_depth || x->r->ntargets >= s->max_targets)
+        return EXPAND_LIMIT;
+    return add_final(x->r, text, len) < 0 ? EXPAND_NO_MEMORY : EXPAND_OK;
+}
+
 static enum policy_action finish(struct policy_result *r, enum policy_action action,
                                  enum policy_rule rule)
 {
@@ -381,9 +420,10 @@ static enum policy_action finish(struct policy_result *r, enum policy_action act
         } else {
             r->status = "451";
             r->xstatus = "4.3.0";
-            r->reason = rule == RULE_LIMIT       ? "Temporary lookup failure (alias expansion limit)"
-                        : rule == RULE_NO_MEMORY ? "Temporary lookup failure (out of memory)"
-                                                 : "Temporary lookup failure (undeliverable target)";
+            r->reason = rule == RULE_LIMIT ? "Temporary lookup failure (alias expansion limit)"
+                        : rule == RULE_NO_MEMORY
+                            ? "Temporary lookup failure (out of memory)"
+                            : "Temporary lookup failure (undeliverable target)";
         }
         break;
     default:

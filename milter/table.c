@@ -91,7 +91,7 @@ static void arena_free(struct arena *a)
 
 /* ---- hash index ------------------------------------------------------- */
 
-static uint64_t hash_bytes(const char *s, size_t n)
+static uint32_t hash_bytes(const char *s, size_t n)
 {
     uint64_t h = 0x9e3779b97f4a7c15ull ^ (n * 0xff51afd7ed558ccdull);
     uint64_t v;
@@ -111,13 +111,18 @@ static uint64_t hash_bytes(const char *s, size_t n)
     }
     h ^= h >> 32;
     h *= 0xd6e8feb86659fd93ull;
-    h ^= h >> 32;
-    return h;
+    return (uint32_t)(h ^ (h >> 32));
 }
 
+/*
+ * A slot holds the item itself with its key's hash and length, so a probe
+ * compares a key only when both match, and a hit costs the slot and the
+ * item (whose key is stored inline): two cache lines.
+ */
 struct slot {
-    uint32_t tag; /* upper hash bits */
-    uint32_t ref; /* entry number + 1; 0 = empty */
+    uint32_t hash;
+    uint32_t len;
+    const void *item; /* NULL: empty */
 };
 
 struct index {
@@ -126,77 +131,104 @@ struct index {
     size_t used;
 };
 
-typedef const char *(*key_of_fn)(const void *items, uint32_t i);
+typedef const char *(*key_of_fn)(const void *item);
 
-/* Find key; returns the slot where it is, or the empty slot where it
- * would go. */
-static struct slot *index_probe(const struct index *ix, const char *key, size_t len, uint64_t h,
-                                const void *items, key_of_fn key_of)
+/* Find key; returns the slot holding it, or the empty slot where it would
+ * go. */
+static struct slot *index_probe(const struct index *ix, const char *key, size_t len, uint32_t h,
+                                key_of_fn key_of)
 {
-    uint32_t tag = (uint32_t)(h >> 32);
-    size_t i = (size_t)h & ix->mask;
+    size_t i = h & ix->mask;
 
     for (;;) {
         struct slot *s = &ix->slots[i];
-        if (s->ref == 0)
+        if (s->item == NULL)
             return s;
-        if (s->tag == tag) {
-            const char *k = key_of(items, s->ref - 1);
-            if (strncmp(k, key, len) == 0 && k[len] == '\0')
-                return s;
-        }
+        if (s->hash == h && s->len == len && memcmp(key_of(s->item), key, len) == 0)
+            return s;
         i = (i + 1) & ix->mask;
     }
 }
 
-static int index_grow(struct index *ix, const void *items, key_of_fn key_of)
+/* Make room for one more item, keeping the load at most one half. */
+static int index_reserve(struct index *ix)
 {
+    if (ix->slots != NULL && (ix->used + 1) * 2 <= ix->mask + 1)
+        return 0;
     size_t cap = ix->slots == NULL ? 64 : (ix->mask + 1) * 2;
     struct slot *slots = calloc(cap, sizeof(*slots));
-
     if (slots == NULL)
         return -1;
-    struct index bigger = {slots, cap - 1, 0};
     for (size_t i = 0; ix->slots != NULL && i <= ix->mask; i++) {
-        struct slot *s = &ix->slots[i];
-        if (s->ref == 0)
+        if (ix->slots[i].item == NULL)
             continue;
-        const char *k = key_of(items, s->ref - 1);
-        uint64_t h = hash_bytes(k, strlen(k));
-        size_t j = (size_t)h & bigger.mask;
-        while (slots[j].ref != 0)
-            j = (j + 1) & bigger.mask;
-        slots[j] = *s;
-        bigger.used++;
+        size_t j = ix->slots[i].hash & (cap - 1);
+        while (slots[j].item != NULL)
+            j = (j + 1) & (cap - 1);
+        slots[j] = ix->slots[i];
     }
     free(ix->slots);
-    *ix = bigger;
+    ix->slots = slots;
+    ix->mask = cap - 1;
     return 0;
 }
 
+static void index_fill(struct index *ix, struct slot *s, uint32_t h, size_t len, const void *item)
+{
+    s->hash = h;
+    s->len = (uint32_t)len;
+    s->item = item;
+    ix->used++;
+}
+
+static size_t index_bytes(const struct index *ix)
+{
+    return ix->slots != NULL ? (ix->mask + 1) * sizeof(struct slot) : 0;
+}
+
 /* ---- the table -------------------------------------------------------- */
+
+/* An entry and its key in one arena record. */
+struct entry_rec {
+    struct table_entry pub; /* first: a table_entry pointer is a record pointer */
+    uint32_t index;
+    char key[];
+};
+
+struct domain_rec {
+    struct table_domain pub;
+    uint32_t index;
+};
+
+/*
+ * Target strings are stored after one class byte (enum table_target_class),
+ * set at finish, so that resolution can skip the lookups of a target that
+ * is plainly a mailbox or plainly elsewhere.
+ */
+#define TARGET_CLASS(s) (((const unsigned char *)(s))[-1])
 
 struct table {
     _Atomic unsigned refs;
     struct arena arena;
     struct table_settings settings;
-    struct table_entry *entries;
+    struct entry_rec **entries;
     size_t nentries, entries_cap;
     struct index entry_index;
-    struct table_domain *domains;
+    struct domain_rec **domains;
     size_t ndomains, domains_cap;
     struct index domain_index;
     size_t kind_count[TABLE_ALIAS + 1];
+    bool extension_keys;
 };
 
-static const char *entry_key_of(const void *items, uint32_t i)
+static const char *entry_key_of(const void *item)
 {
-    return ((const struct table_entry *)items)[i].key;
+    return ((const struct entry_rec *)item)->key;
 }
 
-static const char *domain_key_of(const void *items, uint32_t i)
+static const char *domain_key_of(const void *item)
 {
-    return ((const struct table_domain *)items)[i].name;
+    return ((const struct domain_rec *)item)->pub.name;
 }
 
 int table_lookup(const struct table *t, const char *key, size_t keylen,
@@ -204,11 +236,11 @@ int table_lookup(const struct table *t, const char *key, size_t keylen,
 {
     if (t->entry_index.slots == NULL)
         return 0;
-    struct slot *s = index_probe(&t->entry_index, key, keylen, hash_bytes(key, keylen),
-                                 t->entries, entry_key_of);
-    if (s->ref == 0)
+    struct slot *s =
+        index_probe(&t->entry_index, key, keylen, hash_bytes(key, keylen), entry_key_of);
+    if (s->item == NULL)
         return 0;
-    *out = &t->entries[s->ref - 1];
+    *out = s->item;
     return 1;
 }
 
@@ -217,11 +249,10 @@ int table_domain_lookup(const struct table *t, const char *name, size_t len,
 {
     if (t->domain_index.slots == NULL)
         return 0;
-    struct slot *s = index_probe(&t->domain_index, name, len, hash_bytes(name, len),
-                                 t->domains, domain_key_of);
-    if (s->ref == 0)
+    struct slot *s = index_probe(&t->domain_index, name, len, hash_bytes(name, len), domain_key_of);
+    if (s->item == NULL)
         return 0;
-    *out = &t->domains[s->ref - 1];
+    *out = s->item;
     return 1;
 }
 
@@ -237,7 +268,14 @@ size_t table_entry_count(const struct table *t)
 
 const struct table_entry *table_entry_at(const struct table *t, size_t index)
 {
-    return index < t->nentries ? &t->entries[index] : NULL;
+    return index < t->nentries ? &t->entries[index]->pub : NULL;
+}
+
+size_t table_entry_index(const struct table *t, const struct table_entry *e)
+{
+    size_t i = ((const struct entry_rec *)e)->index;
+
+    return i < t->nentries && &t->entries[i]->pub == e ? i : (size_t)-1;
 }
 
 size_t table_domain_count(const struct table *t)
@@ -247,7 +285,14 @@ size_t table_domain_count(const struct table *t)
 
 const struct table_domain *table_domain_at(const struct table *t, size_t index)
 {
-    return index < t->ndomains ? &t->domains[index] : NULL;
+    return index < t->ndomains ? &t->domains[index]->pub : NULL;
+}
+
+size_t table_domain_index(const struct table *t, const struct table_domain *d)
+{
+    size_t i = ((const struct domain_rec *)d)->index;
+
+    return i < t->ndomains && &t->domains[i]->pub == d ? i : (size_t)-1;
 }
 
 size_t table_count_kind(const struct table *t, enum table_kind kind)
@@ -255,12 +300,21 @@ size_t table_count_kind(const struct table *t, enum table_kind kind)
     return kind >= TABLE_MAILBOX && kind <= TABLE_ALIAS ? t->kind_count[kind] : 0;
 }
 
+enum table_target_class table_target_class(const char *target)
+{
+    return (enum table_target_class)TARGET_CLASS(target);
+}
+
+bool table_extension_keys(const struct table *t)
+{
+    return t->extension_keys;
+}
+
 size_t table_memory(const struct table *t)
 {
     return sizeof(*t) + t->arena.total + t->entries_cap * sizeof(*t->entries) +
-           t->domains_cap * sizeof(*t->domains) +
-           (t->entry_index.slots ? (t->entry_index.mask + 1) * sizeof(struct slot) : 0) +
-           (t->domain_index.slots ? (t->domain_index.mask + 1) * sizeof(struct slot) : 0);
+           t->domains_cap * sizeof(*t->domains) + index_bytes(&t->entry_index) +
+           index_bytes(&t->domain_index);
 }
 
 static void table_destroy(struct table *t)
@@ -313,9 +367,9 @@ struct table_builder {
     struct arena files; /* interned file names, outlive the table */
 };
 
-static const char *intern_key_of(const void *items, uint32_t i)
+static const char *intern_key_of(const void *item)
 {
-    return ((const char *const *)items)[i];
+    return item;
 }
 
 static const char *intern_string(struct table_builder *b, const char *s)
@@ -323,13 +377,12 @@ static const char *intern_string(struct table_builder *b, const char *s)
     struct intern *in = &b->intern;
     size_t len = strlen(s);
 
-    if (in->index.slots == NULL || (in->index.used + 1) * 2 > in->index.mask + 1)
-        if (index_grow(&in->index, in->strs, intern_key_of) < 0)
-            return NULL;
-    uint64_t h = hash_bytes(s, len);
-    struct slot *slot = index_probe(&in->index, s, len, h, in->strs, intern_key_of);
-    if (slot->ref != 0)
-        return in->strs[slot->ref - 1];
+    if (index_reserve(&in->index) < 0)
+        return NULL;
+    uint32_t h = hash_bytes(s, len);
+    struct slot *slot = index_probe(&in->index, s, len, h, intern_key_of);
+    if (slot->item != NULL)
+        return slot->item;
     if (in->n == in->cap) {
         size_t cap = in->cap ? in->cap * 2 : 256;
         const char **strs = realloc(in->strs, cap * sizeof(*strs));
@@ -338,14 +391,14 @@ static const char *intern_string(struct table_builder *b, const char *s)
         in->strs = strs;
         in->cap = cap;
     }
-    char *copy = arena_strndup(&b->t->arena, s, len);
+    char *copy = arena_alloc(&b->t->arena, len + 2, 1);
     if (copy == NULL)
         return NULL;
-    in->strs[in->n++] = copy;
-    slot->tag = (uint32_t)(h >> 32);
-    slot->ref = (uint32_t)in->n;
-    in->index.used++;
-    return copy;
+    copy[0] = TARGET_UNCLASSIFIED;
+    memcpy(copy + 1, s, len + 1);
+    in->strs[in->n++] = copy + 1;
+    index_fill(&in->index, slot, h, len, copy + 1);
+    return copy + 1;
 }
 
 /* A copy of n target strings (interned) as an arena array. */
@@ -395,8 +448,8 @@ struct table_builder *table_builder_new(const struct table_settings *settings)
     if (s->delimiters == NULL)
         goto fail;
     if (settings->nroles > 0) {
-        const char **roles = arena_alloc(&t->arena, settings->nroles * sizeof(*roles),
-                                         _Alignof(const char *));
+        const char **roles =
+            arena_alloc(&t->arena, settings->nroles * sizeof(*roles), _Alignof(const char *));
         if (roles == NULL)
             goto fail;
         for (unsigned i = 0; i < settings->nroles; i++)
@@ -466,25 +519,21 @@ static struct table_domain *find_domain(struct table_builder *b, const char *nam
     key[len] = '\0';
     if (table_domain_lookup(b->t, key, len, &d) != 1)
         return NULL;
-    *idx = (size_t)(d - b->t->domains);
+    *idx = ((const struct domain_rec *)d)->index;
     return (struct table_domain *)d;
 }
 
 int table_builder_add_domain(struct table_builder *b, const char *name, struct table_loc loc)
 {
     struct table *t = b->t;
-    size_t idx, cap;
+    size_t idx, cap = t->domains_cap, len = strlen(name);
 
-    if (b->finished)
+    if (b->finished || len > ADDR_DOMAIN_MAX)
         return -1;
     if (find_domain(b, name, &idx) != NULL)
         return 0;
-    if (t->domain_index.slots == NULL || (t->domain_index.used + 1) * 2 > t->domain_index.mask + 1)
-        if (index_grow(&t->domain_index, t->domains, domain_key_of) < 0)
-            return -1;
-    cap = t->domains_cap;
-    if (grow_array((void **)&t->domains, &t->domains_cap, t->ndomains + 1, sizeof(*t->domains)) <
-        0)
+    if (index_reserve(&t->domain_index) < 0 ||
+        grow_array((void **)&t->domains, &t->domains_cap, t->ndomains + 1, sizeof(*t->domains)) < 0)
         return -1;
     if (t->domains_cap != cap) {
         struct domain_locs *locs =
@@ -493,20 +542,21 @@ int table_builder_add_domain(struct table_builder *b, const char *name, struct t
             return -1;
         b->domain_locs = locs;
     }
-    struct table_domain *d = &t->domains[t->ndomains];
-    memset(d, 0, sizeof(*d));
-    if ((d->name = fold_copy(&t->arena, name)) == NULL)
+    struct domain_rec *rec = arena_alloc(&t->arena, sizeof(*rec), _Alignof(struct domain_rec));
+    if (rec == NULL)
         return -1;
-    d->unknown = t->settings.unknown;
+    memset(rec, 0, sizeof(*rec));
+    if ((rec->pub.name = fold_copy(&t->arena, name)) == NULL)
+        return -1;
+    rec->pub.unknown = t->settings.unknown;
+    rec->index = (uint32_t)t->ndomains;
     memset(&b->domain_locs[t->ndomains], 0, sizeof(b->domain_locs[0]));
     b->domain_locs[t->ndomains].decl = loc;
+    t->domains[t->ndomains++] = rec;
 
-    size_t len = strlen(d->name);
-    uint64_t h = hash_bytes(d->name, len);
-    struct slot *s = index_probe(&t->domain_index, d->name, len, h, t->domains, domain_key_of);
-    s->tag = (uint32_t)(h >> 32);
-    s->ref = (uint32_t)++t->ndomains;
-    t->domain_index.used++;
+    uint32_t h = hash_bytes(rec->pub.name, len);
+    struct slot *s = index_probe(&t->domain_index, rec->pub.name, len, h, domain_key_of);
+    index_fill(&t->domain_index, s, h, len, rec);
     return 0;
 }
 
@@ -532,9 +582,8 @@ static int already_set(struct table_loc have, struct table_loc *prev)
     return 1;
 }
 
-int table_builder_set_postmaster(struct table_builder *b, const char *domain,
-                                 const char *address, struct table_loc loc,
-                                 struct table_loc *prev)
+int table_builder_set_postmaster(struct table_builder *b, const char *domain, const char *address,
+                                 struct table_loc loc, struct table_loc *prev)
 {
     struct table_domain *d;
     struct domain_locs *locs;
@@ -569,8 +618,8 @@ int table_builder_set_alias_domain(struct table_builder *b, const char *domain,
 }
 
 int table_builder_set_catch_all(struct table_builder *b, const char *domain,
-                                const char *const *targets, size_t ntargets,
-                                struct table_loc loc, struct table_loc *prev)
+                                const char *const *targets, size_t ntargets, struct table_loc loc,
+                                struct table_loc *prev)
 {
     struct table_domain *d;
     struct domain_locs *locs;
@@ -613,26 +662,23 @@ int table_builder_add_entry(struct table_builder *b, enum table_kind kind, const
 {
     struct table *t = b->t;
     char key[ADDR_TEXT_MAX + 1];
-    size_t len = strlen(address), cap;
+    size_t len = strlen(address), cap = t->entries_cap;
 
     if (b->finished || len >= sizeof(key) || kind < TABLE_MAILBOX || kind > TABLE_ALIAS ||
-        ntargets > UINT32_MAX)
+        ntargets > UINT32_MAX || t->nentries >= UINT32_MAX)
         return -1;
     addr_fold(key, address, len);
     key[len] = '\0';
-    if (t->entry_index.slots == NULL || (t->entry_index.used + 1) * 2 > t->entry_index.mask + 1)
-        if (index_grow(&t->entry_index, t->entries, entry_key_of) < 0)
-            return -1;
-    uint64_t h = hash_bytes(key, len);
-    struct slot *s = index_probe(&t->entry_index, key, len, h, t->entries, entry_key_of);
-    if (s->ref != 0) {
+    if (index_reserve(&t->entry_index) < 0)
+        return -1;
+    uint32_t h = hash_bytes(key, len);
+    struct slot *s = index_probe(&t->entry_index, key, len, h, entry_key_of);
+    if (s->item != NULL) {
         if (prev != NULL)
-            *prev = b->entry_locs[s->ref - 1];
+            *prev = b->entry_locs[((const struct entry_rec *)s->item)->index];
         return 1;
     }
-    cap = t->entries_cap;
-    if (grow_array((void **)&t->entries, &t->entries_cap, t->nentries + 1, sizeof(*t->entries)) <
-        0)
+    if (grow_array((void **)&t->entries, &t->entries_cap, t->nentries + 1, sizeof(*t->entries)) < 0)
         return -1;
     if (t->entries_cap != cap) {
         struct table_loc *locs = realloc(b->entry_locs, t->entries_cap * sizeof(*locs));
@@ -640,20 +686,65 @@ int table_builder_add_entry(struct table_builder *b, enum table_kind kind, const
             return -1;
         b->entry_locs = locs;
     }
-    struct table_entry *e = &t->entries[t->nentries];
-    e->kind = kind;
-    e->ntargets = (unsigned)ntargets;
-    e->targets = NULL;
-    if ((e->key = arena_strndup(&t->arena, key, len)) == NULL)
+    struct entry_rec *rec =
+        arena_alloc(&t->arena, sizeof(*rec) + len + 1, _Alignof(struct entry_rec));
+    if (rec == NULL)
         return -1;
-    if (ntargets > 0 && (e->targets = copy_targets(b, targets, ntargets)) == NULL)
+    memcpy(rec->key, key, len + 1);
+    rec->pub.key = rec->key;
+    rec->pub.kind = kind;
+    rec->pub.ntargets = (unsigned)ntargets;
+    rec->pub.targets = NULL;
+    if (ntargets > 0 && (rec->pub.targets = copy_targets(b, targets, ntargets)) == NULL)
         return -1;
+    rec->index = (uint32_t)t->nentries;
     b->entry_locs[t->nentries] = loc;
-    s->tag = (uint32_t)(h >> 32);
-    s->ref = (uint32_t)++t->nentries;
-    t->entry_index.used++;
+    t->entries[t->nentries++] = rec;
+    index_fill(&t->entry_index, s, h, len, rec);
     t->kind_count[kind]++;
     return 0;
+}
+
+/* Whether some key's local part holds a delimiter after its first byte,
+ * i.e. whether "target + extension" could itself be a key. */
+static bool find_extension_keys(const struct table *t)
+{
+    const char *delims = t->settings.delimiters;
+
+    if (delims[0] == '\0')
+        return false;
+    for (size_t i = 0; i < t->nentries; i++) {
+        const char *key = t->entries[i]->key, *at = strrchr(key, '@');
+        size_t local = at != NULL ? (size_t)(at - key) : strlen(key);
+        if (local > 1 && strcspn(key + 1, delims) < local - 1)
+            return true;
+    }
+    return false;
+}
+
+/* Classify every interned target: a declared mailbox in a hosted domain,
+ * or outside every hosted domain.  Both resolve to themselves. */
+static void classify_targets(struct table_builder *b)
+{
+    const struct table *t = b->t;
+    char key[ADDR_TEXT_MAX + 1];
+
+    for (size_t i = 0; i < b->intern.n; i++) {
+        const char *target = b->intern.strs[i], *at = strrchr(target, '@');
+        const struct table_domain *d;
+        const struct table_entry *e;
+        size_t len = strlen(target);
+
+        if (at == NULL || len >= sizeof(key))
+            continue;
+        addr_fold(key, target, len);
+        key[len] = '\0';
+        const char *domain = key + (at - target);
+        if (table_domain_lookup(t, domain + 1, strlen(domain + 1), &d) != 1)
+            ((unsigned char *)target)[-1] = TARGET_ELSEWHERE;
+        else if (table_lookup(t, key, len, &e) == 1 && e->kind == TABLE_MAILBOX)
+            ((unsigned char *)target)[-1] = TARGET_MAILBOX;
+    }
 }
 
 struct table *table_builder_finish(struct table_builder *b)
@@ -663,6 +754,8 @@ struct table *table_builder_finish(struct table_builder *b)
     b->finished = 1;
     b->nentries = b->t->nentries;
     b->ndomains = b->t->ndomains;
+    classify_targets(b);
+    b->t->extension_keys = find_extension_keys(b->t);
     /* The intern index is only needed while adding. */
     free(b->intern.strs);
     free(b->intern.index.slots);

@@ -107,27 +107,19 @@ static struct table_loc domain_loc(const struct vctx *c, size_t i)
     return c->b != NULL ? table_builder_domain_loc(c->b, i) : none;
 }
 
-/* The index of an entry returned by table_lookup, or NONE if the table
- * does not keep them in one array (then no edge is followed; policy still
- * catches what the DFS misses). */
+/* The index of an entry or domain returned by a lookup. */
 static size_t entry_index(const struct vctx *c, const struct table_entry *e)
 {
-    const struct table_entry *base = table_entry_at(c->t, 0);
+    size_t i = table_entry_index(c->t, e);
 
-    if (base == NULL || e < base)
-        return NONE;
-    size_t i = (size_t)(e - base);
-    return i < c->nent && table_entry_at(c->t, i) == e ? i : NONE;
+    return i == (size_t)-1 ? NONE : i;
 }
 
 static size_t domain_index(const struct vctx *c, const struct table_domain *d)
 {
-    const struct table_domain *base = table_domain_at(c->t, 0);
+    size_t i = table_domain_index(c->t, d);
 
-    if (base == NULL || d < base)
-        return NONE;
-    size_t i = (size_t)(d - base);
-    return i < c->ndom && table_domain_at(c->t, i) == d ? i : NONE;
+    return i == (size_t)-1 ? NONE : i;
 }
 
 /* lookup_domain - table_domain_lookup with a one-entry cache: entries and
