@@ -1,0 +1,361 @@
+/*
+ * bench_resolve.c - load and resolution benchmark of the core (not a test).
+ *
+ * Generates a table of N addresses (default 1,000,000) across D hosted
+ * domains (default 1,000): a quarter mailboxes, the rest their secondary
+ * addresses, plus alias chains and alias domains.  Reports the time to
+ * build and validate it (directly through the builder, and through
+ * config_load on generated files), peak RSS, bytes per address beyond the
+ * address text, and the median ns per policy_resolve over several
+ * repetitions of a fixed mix of hits, misses, extensions and alias chains.
+ *
+ *   bench_resolve [-n ADDRESSES] [-d DOMAINS] [-r REPETITIONS] [-s] [-C]
+ *   -s: small run for smoke testing; -C: skip the config_load measurement
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "diag.h"
+#include "policy.h"
+#include "table.h"
+#include "validate.h"
+
+#define NCHAINS 1000
+#define NALIASDOMAINS 10
+
+static double now(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static long peak_rss_kib(void)
+{
+    struct rusage ru;
+
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_maxrss;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+static double median(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof(*v), cmp_double);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+static void mailbox_name(char *buf, size_t size, long i, long ndomains)
+{
+    snprintf(buf, size, "user%ld@d%ld.example", i, i % ndomains);
+}
+
+static void secondary_name(char *buf, size_t size, long i, int j, long ndomains)
+{
+    snprintf(buf, size, "s%d.user%ld@d%ld.example", j, i, (i + j + 1) % ndomains);
+}
+
+/* Build through the builder; returns the table, text bytes in *text. */
+static struct table *build(long naddr, long ndomains, size_t *text, struct table_builder **bp)
+{
+    struct table_settings s = {.postmaster = "user0@d0.example", .delimiters = "+"};
+    struct table_builder *b = table_builder_new(&s);
+    struct table_loc loc = {"generated", 1};
+    char name[128], target[128];
+    const char *tp = target;
+    long nmailbox = naddr / 4;
+
+    *text = 0;
+    for (long d = 0; d < ndomains; d++) {
+        snprintf(name, sizeof(name), "d%ld.example", d);
+        if (table_builder_add_domain(b, name, loc) != 0)
+            return NULL;
+    }
+    for (int k = 0; k < NALIASDOMAINS; k++) {
+        snprintf(name, sizeof(name), "alias%d.example", k);
+        snprintf(target, sizeof(target), "d%d.example", k);
+        if (table_builder_add_domain(b, name, loc) != 0 ||
+            table_builder_set_alias_domain(b, name, target, loc, NULL) != 0)
+            return NULL;
+    }
+    for (long i = 0; i < nmailbox; i++) {
+        mailbox_name(name, sizeof(name), i, ndomains);
+        *text += strlen(name) + 1;
+        if (table_builder_add_entry(b, TABLE_MAILBOX, name, NULL, 0, loc, NULL) != 0)
+            return NULL;
+    }
+    for (long i = 0; i < nmailbox; i++) {
+        mailbox_name(target, sizeof(target), i, ndomains);
+        for (int j = 0; j < 3; j++) {
+            secondary_name(name, sizeof(name), i, j, ndomains);
+            *text += strlen(name) + 1;
+            if (table_builder_add_entry(b, TABLE_SECONDARY, name, &tp, 1, loc, NULL) != 0)
+                return NULL;
+        }
+    }
+    /* chains: listK -> chainK -> a mailbox */
+    for (long k = 0; k < NCHAINS; k++) {
+        snprintf(name, sizeof(name), "chain%ld@d%ld.example", k, k % ndomains);
+        mailbox_name(target, sizeof(target), k, ndomains);
+        if (table_builder_add_entry(b, TABLE_ALIAS, name, &tp, 1, loc, NULL) != 0)
+            return NULL;
+        snprintf(target, sizeof(target), "%s", name);
+        snprintf(name, sizeof(name), "list%ld@d%ld.example", k, k % ndomains);
+        if (table_builder_add_entry(b, TABLE_ALIAS, name, &tp, 1, loc, NULL) != 0)
+            return NULL;
+    }
+    *bp = b;
+    return table_builder_finish(b);
+}
+
+enum { Q_MAILBOX, Q_SECONDARY, Q_MISS, Q_EXTENSION, Q_CHAIN, Q_ALIASDOMAIN, Q_NOTHOSTED, NQ };
+static const char *const qnames[NQ] = {"mailbox hit", "secondary hit", "miss (reject)", "extension",
+                                       "alias chain", "alias domain",  "not hosted"};
+
+struct query {
+    char text[160];
+    int kind;
+};
+
+static struct query *make_queries(int nq, long naddr, long ndomains)
+{
+    struct query *q = calloc((size_t)nq, sizeof(*q));
+    unsigned long long x = 88172645463325252ull;
+    long nmailbox = naddr / 4;
+
+    for (int i = 0; q && i < nq; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        long m = (long)(x % (unsigned long long)nmailbox);
+        char a[128];
+        int kind = i % 10 < 3   ? Q_MAILBOX
+                   : i % 10 < 5 ? Q_SECONDARY
+                   : i % 10 < 6 ? Q_MISS
+                   : i % 10 < 7 ? Q_EXTENSION
+                   : i % 10 < 8 ? Q_CHAIN
+                   : i % 10 < 9 ? Q_ALIASDOMAIN
+                                : Q_NOTHOSTED;
+        switch (kind) {
+        case Q_MAILBOX:
+            mailbox_name(a, sizeof(a), m, ndomains);
+            break;
+        case Q_SECONDARY:
+            secondary_name(a, sizeof(a), m, (int)(x >> 40) % 3, ndomains);
+            break;
+        case Q_MISS:
+            snprintf(a, sizeof(a), "nobody%ld@d%ld.example", m, m % ndomains);
+            break;
+        case Q_EXTENSION:
+            snprintf(a, sizeof(a), "s1.user%ld+news@d%ld.example", m, (m + 2) % ndomains);
+            break;
+        case Q_CHAIN:
+            snprintf(a, sizeof(a), "list%ld@d%ld.example", m % NCHAINS, (m % NCHAINS) % ndomains);
+            break;
+        case Q_ALIASDOMAIN: {
+            long k = m % NALIASDOMAINS, u = k + ndomains * (m / ndomains);
+            if (u >= nmailbox)
+                u = k;
+            snprintf(a, sizeof(a), "user%ld@alias%ld.example", u, k);
+            break;
+        }
+        default:
+            snprintf(a, sizeof(a), "someone%ld@elsewhere.example", m);
+            break;
+        }
+        snprintf(q[i].text, sizeof(q[i].text), "<%s>", a);
+        q[i].kind = kind;
+    }
+    return q;
+}
+
+static int write_config(const char *dir, long naddr, long ndomains)
+{
+    char path[512], name[128], target[128];
+    long nmailbox = naddr / 4;
+    FILE *f;
+
+    snprintf(path, sizeof(path), "%s/bench.conf", dir);
+    if ((f = fopen(path, "w")) == NULL)
+        return -1;
+    fprintf(f, "socket = \"unix:%s/sock\"\npostmaster = \"user0@d0.example\"\n", dir);
+    fprintf(f, "table = { \"%s/virtual\" }\n", dir);
+    for (long d = 0; d < ndomains; d++)
+        fprintf(f, "domain \"d%ld.example\" { }\n", d);
+    for (long i = 0; i < nmailbox; i++) {
+        mailbox_name(name, sizeof(name), i, ndomains);
+        fprintf(f, "mailbox \"%s\" { addresses = {", name);
+        for (int j = 0; j < 3; j++) {
+            secondary_name(target, sizeof(target), i, j, ndomains);
+            fprintf(f, "%s\"%s\"", j ? ", " : " ", target);
+        }
+        fprintf(f, " } }\n");
+    }
+    if (fclose(f) != 0)
+        return -1;
+    snprintf(path, sizeof(path), "%s/virtual", dir);
+    if ((f = fopen(path, "w")) == NULL)
+        return -1;
+    for (long k = 0; k < NCHAINS; k++) {
+        mailbox_name(target, sizeof(target), k, ndomains);
+        fprintf(f, "chain%ld@d%ld.example %s\n", k, k % ndomains, target);
+        fprintf(f, "list%ld@d%ld.example chain%ld@d%ld.example\n", k, k % ndomains, k,
+                k % ndomains);
+    }
+    for (int k = 0; k < NALIASDOMAINS; k++)
+        fprintf(f, "@alias%d.example @d%d.example\n", k, k);
+    return fclose(f);
+}
+
+static void bench_config_load(long naddr, long ndomains)
+{
+    char dir[] = "/tmp/bench-resolve.XXXXXX", path[512];
+    double t0, t1;
+    struct diag *d = diag_new();
+
+    if (mkdtemp(dir) == NULL) {
+        perror("mkdtemp");
+        return;
+    }
+    t0 = now();
+    if (write_config(dir, naddr, ndomains) != 0) {
+        perror("write_config");
+        goto out;
+    }
+    t1 = now();
+    printf("config files written in %.2f s\n", t1 - t0);
+    snprintf(path, sizeof(path), "%s/bench.conf", dir);
+    t0 = now();
+    struct config *c = config_load(path, d);
+    t1 = now();
+    if (c == NULL) {
+        printf("config_load failed: %zu errors, first: %s\n", diag_count(d, DIAG_ERROR),
+               diag_size(d) ? diag_text(d, 0) : "?");
+    } else {
+        printf("config_load (libconfuse parse + table + validate), %zu entries: %.3f s\n",
+               table_entry_count(c->table), t1 - t0);
+        config_free(c);
+    }
+out:
+    snprintf(path, sizeof(path), "%s/bench.conf", dir);
+    unlink(path);
+    snprintf(path, sizeof(path), "%s/virtual", dir);
+    unlink(path);
+    rmdir(dir);
+    diag_free(d);
+}
+
+int main(int argc, char **argv)
+{
+    long naddr = 1000000, ndomains = 1000;
+    int reps = 7, opt, with_config = 1, nq = 200000;
+    struct table_builder *b = NULL;
+    size_t text;
+    double t0, t1, t2;
+
+    while ((opt = getopt(argc, argv, "n:d:r:sC")) != -1) {
+        switch (opt) {
+        case 'n':
+            naddr = atol(optarg);
+            break;
+        case 'd':
+            ndomains = atol(optarg);
+            break;
+        case 'r':
+            reps = atoi(optarg);
+            break;
+        case 's':
+            naddr = 20000, ndomains = 100, reps = 3, nq = 20000;
+            break;
+        case 'C':
+            with_config = 0;
+            break;
+        default:
+            fprintf(stderr, "usage: %s [-n addresses] [-d domains] [-r reps] [-s] [-C]\n", argv[0]);
+            return 2;
+        }
+    }
+    if (naddr < 4 * NCHAINS || ndomains < NALIASDOMAINS || reps < 1) {
+        fprintf(stderr, "need -n >= %d, -d >= %d, -r >= 1\n", 4 * NCHAINS, NALIASDOMAINS);
+        return 2;
+    }
+    long rss0 = peak_rss_kib();
+    t0 = now();
+    struct table *t = build(naddr, ndomains, &text, &b);
+    t1 = now();
+    if (t == NULL) {
+        fprintf(stderr, "build failed\n");
+        return 1;
+    }
+    struct diag *d = diag_new();
+    int errors = validate_table(t, b, d);
+    t2 = now();
+    long rss1 = peak_rss_kib();
+    size_t n = table_entry_count(t), mem = table_memory(t);
+    printf("table: %zu entries, %zu domains\n", n, table_domain_count(t));
+    printf("build %.3f s + validate %.3f s = %.3f s (validation errors: %d)\n", t1 - t0, t2 - t1,
+           t2 - t0, errors);
+    printf("peak RSS %.1f MiB (%.1f MiB before build); table %.1f MiB\n", rss1 / 1024.0,
+           rss0 / 1024.0, (double)mem / 1048576.0);
+    printf("bytes per address: %.1f total, %.1f beyond the address text\n", (double)mem / n,
+           (double)(mem - text) / n);
+    diag_free(d);
+    table_builder_free(b);
+
+    struct query *q = make_queries(nq, naddr, ndomains);
+    double *all = calloc((size_t)reps, sizeof(double));
+    double *per = calloc((size_t)reps * NQ, sizeof(double));
+    long counts[NQ] = {0}, actions[NQ][5] = {{0}};
+    struct policy_result r;
+    policy_result_init(&r);
+    for (int i = 0; i < nq; i++) {
+        counts[q[i].kind]++;
+        actions[q[i].kind][policy_resolve(t, q[i].text, strlen(q[i].text), &r)]++;
+    }
+    for (int rep = 0; rep < reps; rep++) {
+        double kind_time[NQ] = {0};
+        double start = now();
+        for (int i = 0; i < nq; i++) {
+            policy_resolve(t, q[i].text, strlen(q[i].text), &r);
+        }
+        all[rep] = (now() - start) * 1e9 / nq;
+        /* per kind: time each kind's queries as a separate pass */
+        for (int k = 0; k < NQ; k++) {
+            double s = now();
+            for (int i = 0; i < nq; i++)
+                if (q[i].kind == k)
+                    policy_resolve(t, q[i].text, strlen(q[i].text), &r);
+            kind_time[k] = (now() - s) * 1e9 / (double)counts[k];
+            per[k * reps + rep] = kind_time[k];
+        }
+    }
+    printf("policy_resolve, %d queries x %d repetitions: median %.1f ns per recipient\n", nq, reps,
+           median(all, reps));
+    for (int k = 0; k < NQ; k++) {
+        printf("  %-14s median %6.1f ns  (%ld queries; keep %ld rewrite %ld reject %ld "
+               "tempfail %ld pass %ld)\n",
+               qnames[k], median(per + k * reps, reps), counts[k], actions[k][POLICY_KEEP],
+               actions[k][POLICY_REWRITE], actions[k][POLICY_REJECT], actions[k][POLICY_TEMPFAIL],
+               actions[k][POLICY_PASS]);
+    }
+    policy_result_free(&r);
+    free(all);
+    free(per);
+    free(q);
+    table_unref(t);
+    if (with_config)
+        bench_config_load(naddr, ndomains);
+    return 0;
+}
