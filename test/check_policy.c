@@ -379,6 +379,56 @@ START_TEST(test_no_global_postmaster)
 }
 END_TEST
 
+START_TEST(test_target_classes)
+{
+    const struct table_entry *e;
+
+    /* the fixture's secondary targets are mailboxes, remote ones elsewhere */
+    ck_assert_int_eq(table_lookup(fixture_table, "alice@example.org", 17, &e), 1);
+    ck_assert_int_eq(table_target_class(e->targets[0]), TARGET_MAILBOX);
+    ck_assert_int_eq(table_lookup(fixture_table, "user@hosted.example", 19, &e), 1);
+    ck_assert_int_eq(table_target_class(e->targets[0]), TARGET_ELSEWHERE);
+    ck_assert_int_eq(table_lookup(fixture_table, "chain-a@hosted.example", 22, &e), 1);
+    ck_assert_int_eq(table_target_class(e->targets[0]), TARGET_UNCLASSIFIED);
+    ck_assert_int_eq(table_lookup(fixture_table, "topass@hosted.example", 21, &e), 1);
+    ck_assert_int_eq(table_target_class(e->targets[0]), TARGET_UNCLASSIFIED);
+    /* "bob+list@..." is a target, not a key: no key holds a delimiter */
+    ck_assert(!table_extension_keys(fixture_table));
+}
+END_TEST
+
+/* With a key that holds an extension, mailbox+ext may be an entry of its
+ * own: the shortcut for mailbox targets must not be taken. */
+START_TEST(test_extension_key_beats_mailbox)
+{
+    struct table_settings s = {.delimiters = "+", .postmaster = "bob@corp.example"};
+    struct table_builder *b = table_builder_new(&s);
+    struct policy_result r;
+    char detail[256];
+
+    ck_assert_ptr_nonnull(b);
+    domain(b, "corp.example", NULL, NULL, NULL, -1);
+    domain(b, "example.org", NULL, NULL, NULL, -1);
+    add(b, TABLE_MAILBOX, "bob@corp.example", NULL);
+    add(b, TABLE_MAILBOX, "carol@corp.example", NULL);
+    add(b, TABLE_ALIAS, "carol+team@corp.example", "bob@corp.example", NULL);
+    add(b, TABLE_ALIAS, "sales@example.org", "bob@corp.example", "carol@corp.example", NULL);
+    struct table *t = table_builder_finish(b);
+    table_builder_free(b);
+    ck_assert(table_extension_keys(t));
+
+    policy_result_init(&r);
+    ck_assert_int_eq(policy_resolve(t, "<sales+team@example.org>", 24, &r), POLICY_REWRITE);
+    detail_of(&r, detail, sizeof(detail));
+    ck_assert_str_eq(detail, "bob+team@corp.example,bob@corp.example");
+    ck_assert_int_eq(policy_resolve(t, "<sales+x@example.org>", 21, &r), POLICY_REWRITE);
+    detail_of(&r, detail, sizeof(detail));
+    ck_assert_str_eq(detail, "bob+x@corp.example,carol+x@corp.example");
+    policy_result_free(&r);
+    table_unref(t);
+}
+END_TEST
+
 START_TEST(test_names)
 {
     ck_assert_str_eq(policy_action_name(POLICY_KEEP), "keep");
@@ -402,12 +452,14 @@ static Suite *policy_suite(void)
     tcase_add_test(tc, test_result_reuse);
     tcase_add_test(tc, test_self_map_flags_original);
     tcase_add_test(tc, test_reply_without_address);
+    tcase_add_test(tc, test_target_classes);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("bounds");
     tcase_add_test(tc, test_fan_out_bound);
     tcase_add_test(tc, test_depth_bound);
     tcase_add_test(tc, test_no_global_postmaster);
+    tcase_add_test(tc, test_extension_key_beats_mailbox);
     tcase_add_test(tc, test_names);
     suite_add_tcase(s, tc);
     return s;
