@@ -11,6 +11,7 @@
 #define HOSTED_MILTER_CONFIG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "diag.h"
 #include "table.h"
@@ -55,6 +56,16 @@ struct config {
  * state), so it may be called from any thread, one load at a time.
  */
 struct config *config_load(const char *path, struct diag *d);
+
+/*
+ * config_load_buffer - the same for len bytes of configuration text at buf
+ * (need not be NUL-terminated; any bytes are safe input, for fuzzing).
+ * name stands for the file: it is used in diagnostics, as config->path,
+ * and its directory is the base of relative include() and `table` names
+ * (a name without '/': the current directory).  buf NULL is empty text.
+ */
+struct config *config_load_buffer(const char *name, const char *buf, size_t len,
+                                  struct diag *d);
 
 /* config_free - release everything, dropping the config's table reference;
  * NULL is safe. */

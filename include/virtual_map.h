@@ -1,7 +1,8 @@
 /*
  * virtual_map.h - loader for Postfix virtual(5) text files.
  *
- * Owns the reading of one `table` file into a table_builder: logical lines
+ * Owns the reading of one `table` (or `mailbox_table`, below) file into a
+ * table_builder: logical lines
  * (a line starting with white space continues the previous one; '#'
  * comments and blank lines are skipped), and the four forms
  *     user@domain   target, target ...   -> an alias entry
@@ -35,5 +36,17 @@ int virtual_map_load(struct table_builder *b, const char *path, struct diag *d);
  */
 int virtual_map_load_buffer(struct table_builder *b, const char *name, const char *buf, size_t len,
                             struct diag *d);
+
+/*
+ * virtual_map_load_mailboxes, virtual_map_load_mailboxes_buffer - the same
+ * for a file in Postfix virtual_mailbox_maps form: every `user@domain
+ * value` line declares a mailbox (the value, Postfix's mailbox path, is not
+ * used); `domain value` lines declare the domain hosted; `@domain` lines
+ * are an error.  This is how a large table of mailboxes is loaded (the
+ * configuration's mailbox sections are meant for hundreds, not millions).
+ */
+int virtual_map_load_mailboxes(struct table_builder *b, const char *path, struct diag *d);
+int virtual_map_load_mailboxes_buffer(struct table_builder *b, const char *name, const char *buf,
+                                      size_t len, struct diag *d);
 
 #endif

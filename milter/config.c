@@ -543,16 +543,39 @@ oom:
 }
 
 /*
+ * pp_source - append len bytes of text, the content of the file named
+ * path, to c->out.  at is where it was included ({0, 0} for the main
+ * file).  Returns 0, or -1 after reporting.
+ */
+static int pp_source(struct parse_ctx *c, const char *path, const char *text, size_t len,
+                     struct srcpos at, int level)
+{
+    unsigned file;
+    int rc;
+
+    if (add_file(c, path, &file) != 0 || add_segment(c, file, 1) != 0) {
+        ctx_error(c, at, "out of memory");
+        return -1;
+    }
+    rc = pp_text(c, text, len, file, level);
+    /* libconfuse itself accepts a section left open at the end */
+    if (rc == 0 && level == 0 && c->depth > 0) {
+        ctx_error(c, c->open, "'{' is never closed");
+        rc = -1;
+    }
+    return rc;
+}
+
+/*
  * pp_file - read path and append it to c->out.  from is where it was
  * included (NULL for the main file).  Returns 0, or -1 after reporting.
  */
 static int pp_file(struct parse_ctx *c, const char *path, const struct srcpos *from, int level)
 {
     struct srcpos at = from ? *from : (struct srcpos){0, 0};
-    unsigned file;
     size_t len = 0;
     char *text;
-    int rc = -1;
+    int rc;
 
     if (level > MAX_INCLUDE_DEPTH) {
         ctx_error(c, at, "include(\"%s\"): includes nested too deeply (a loop?)", path);
@@ -566,17 +589,7 @@ static int pp_file(struct parse_ctx *c, const char *path, const struct srcpos *f
             ctx_error(c, at, "include(\"%s\"): cannot open: %s", path, strerror(err));
         return -1;
     }
-    if (add_file(c, path, &file) != 0 || add_segment(c, file, 1) != 0) {
-        ctx_error(c, at, "out of memory");
-        goto out;
-    }
-    rc = pp_text(c, text, len, file, level);
-    /* libconfuse itself accepts a section left open at the end */
-    if (rc == 0 && level == 0 && c->depth > 0) {
-        ctx_error(c, c->open, "'{' is never closed");
-        rc = -1;
-    }
-out:
+    rc = pp_source(c, path, text, len, at, level);
     free(text);
     return rc;
 }
@@ -895,6 +908,7 @@ static cfg_t *schema_new(void)
         CFG_INT_CB("max_depth", TABLE_DEFAULT_MAX_DEPTH, CFGF_NONE, parse_bounded),
         CFG_INT_CB("max_targets", TABLE_DEFAULT_MAX_TARGETS, CFGF_NONE, parse_bounded),
         CFG_STR_LIST_CB("table", 0, CFGF_NONE, parse_nonempty),
+        CFG_STR_LIST_CB("mailbox_table", 0, CFGF_NONE, parse_nonempty),
         CFG_SEC("domain", domain_opts, sec_flags),
         CFG_SEC("mailbox", mailbox_opts, sec_flags),
         CFG_SEC("alias", alias_opts, sec_flags),
@@ -1299,8 +1313,14 @@ oom:
  * return *bp is the builder (NULL if it could not be made).  Problems are
  * reported; returns -1 only when the load must stop at once.
  */
+/*
+ * build - the table builder from the parsed configuration.  The table file
+ * names (relative ones joined to the configuration's directory) outlive
+ * cfg, for the loaders that run after cfg_free: *tables holds the
+ * mailbox_table files first (*nmailbox of them), then the table files.
+ */
 static int build(struct parse_ctx *c, cfg_t *cfg, struct config *conf, struct table_builder **bp,
-                 char ***tables, size_t *ntables)
+                 char ***tables, size_t *ntables, size_t *nmailbox)
 {
     struct table_settings s = {0};
     const struct located *pm = cfg_getptr(cfg, "postmaster");
@@ -1340,13 +1360,16 @@ static int build(struct parse_ctx *c, cfg_t *cfg, struct config *conf, struct ta
     if (build_domains(c, cfg, b) != 0 || build_mailboxes(c, cfg, b) != 0 ||
         build_aliases(c, cfg, b) != 0)
         goto out;
-    /* table file names outlive cfg: virtual_map_load runs after cfg_free */
-    *ntables = cfg_size(cfg, "table");
+    *nmailbox = cfg_size(cfg, "mailbox_table");
+    *ntables = *nmailbox + cfg_size(cfg, "table");
     if (*ntables > 0 && (*tables = calloc(*ntables, sizeof(**tables))) == NULL)
         goto oom;
-    for (size_t i = 0; i < *ntables; i++)
-        if (((*tables)[i] = join_path(c->base_dir, cfg_getnstr(cfg, "table", (unsigned)i))) == NULL)
+    for (size_t i = 0; i < *ntables; i++) {
+        const char *name = i < *nmailbox ? cfg_getnstr(cfg, "mailbox_table", (unsigned)i)
+                                         : cfg_getnstr(cfg, "table", (unsigned)(i - *nmailbox));
+        if (((*tables)[i] = join_path(c->base_dir, name)) == NULL)
             goto oom;
+    }
     rc = 0;
     goto out;
 oom:
@@ -1386,7 +1409,11 @@ static char *dir_of(const char *path)
     return dir;
 }
 
-struct config *config_load(const char *path, struct diag *d)
+/*
+ * load - config_load and config_load_buffer: the main file is read from
+ * path when text is NULL, else it is the len bytes at text.
+ */
+static struct config *load(const char *path, const char *text, size_t len, struct diag *d)
 {
     struct parse_ctx c = {.d = d, .out_line = 1};
     size_t errors0 = diag_count(d, DIAG_ERROR);
@@ -1394,7 +1421,7 @@ struct config *config_load(const char *path, struct diag *d)
     struct table_builder *b = NULL;
     struct table *t = NULL;
     char **tables = NULL;
-    size_t ntables = 0;
+    size_t ntables = 0, nmailbox = 0;
     cfg_t *cfg = NULL;
     FILE *fp = NULL;
     bool ok = false;
@@ -1408,7 +1435,8 @@ struct config *config_load(const char *path, struct diag *d)
         diag_add(d, DIAG_ERROR, path, 0, "out of memory");
         goto out;
     }
-    if (pp_file(&c, path, NULL, 0) != 0)
+    if ((text == NULL ? pp_file(&c, path, NULL, 0)
+                      : pp_source(&c, path, text, len, (struct srcpos){0, 0}, 0)) != 0)
         goto out;
     /* a final newline: no token ends at EOF, and fmemopen gets a non-empty buffer */
     if (out_put(&c, "\n", 1) != 0) {
@@ -1430,7 +1458,7 @@ struct config *config_load(const char *path, struct diag *d)
                 diag_add(d, DIAG_ERROR, path, 0, "cannot parse the configuration");
             /* a syntax error leaves sections half-read: build nothing from them */
             if (rc == CFG_SUCCESS)
-                ok = build(&c, cfg, conf, &b, &tables, &ntables) == 0;
+                ok = build(&c, cfg, conf, &b, &tables, &ntables, &nmailbox) == 0;
         }
     }
     if (fp != NULL)
@@ -1442,8 +1470,12 @@ struct config *config_load(const char *path, struct diag *d)
     if (!ok)
         goto out;
 
-    for (size_t i = 0; i < ntables; i++)
-        virtual_map_load(b, tables[i], d);
+    for (size_t i = 0; i < ntables; i++) {
+        if (i < nmailbox)
+            virtual_map_load_mailboxes(b, tables[i], d);
+        else
+            virtual_map_load(b, tables[i], d);
+    }
     if (diag_count(d, DIAG_ERROR) != errors0)
         goto out;
     if ((t = table_builder_finish(b)) == NULL) {
@@ -1468,6 +1500,16 @@ out:
         conf = NULL;
     }
     return conf;
+}
+
+struct config *config_load(const char *path, struct diag *d)
+{
+    return load(path, NULL, 0, d);
+}
+
+struct config *config_load_buffer(const char *name, const char *buf, size_t len, struct diag *d)
+{
+    return load(name, buf != NULL ? buf : "", buf != NULL ? len : 0, d);
 }
 
 void config_free(struct config *c)

@@ -58,6 +58,7 @@ struct vmap {
     struct table_builder *b;
     struct diag *d;
     const char *file; /* interned in the builder */
+    bool mailboxes;   /* virtual_mailbox_maps form: every key is a mailbox */
     int errors;
     bool oom;
 
@@ -554,6 +555,18 @@ static void parse_line(struct vmap *v)
             out_of_memory(v);
         return;
     }
+    if (v->mailboxes) {
+        /* "user@domain anything" (the value is Postfix's mailbox path) */
+        if (form == KEY_AT_DOMAIN) {
+            error_at(v, v->lineno,
+                     "%s: a mailbox table declares single mailboxes; for a domain whose "
+                     "every address is a mailbox use unknown_recipient = pass",
+                     what);
+            return;
+        }
+        rc = table_builder_add_entry(v->b, TABLE_MAILBOX, canon, NULL, 0, loc, &prev);
+        goto added;
+    }
     if (!parse_targets(v, what, form, l + r, len - r, alias))
         return;
 
@@ -572,6 +585,7 @@ static void parse_line(struct vmap *v)
         if (rc >= 0)
             record_at_line(v, domain, is_alias ? AT_ALIAS_DOMAIN : AT_CATCH_ALL, rc == 1);
     }
+added:
     if (rc == 1)
         duplicate(v, what, prev);
     else if (rc == -1)
@@ -635,8 +649,8 @@ static void check_at_lines(struct vmap *v)
 
 /* ---- entry points ----------------------------------------------------- */
 
-int virtual_map_load_buffer(struct table_builder *b, const char *name, const char *buf, size_t len,
-                            struct diag *d)
+static int load_buffer(struct table_builder *b, const char *name, const char *buf, size_t len,
+                       bool mailboxes, struct diag *d)
 {
     struct vmap v;
     size_t pos = 0;
@@ -645,6 +659,7 @@ int virtual_map_load_buffer(struct table_builder *b, const char *name, const cha
     memset(&v, 0, sizeof(v));
     v.b = b;
     v.d = d;
+    v.mailboxes = mailboxes;
     if ((v.file = table_builder_intern_file(b, name)) == NULL) {
         diag_add(d, DIAG_ERROR, name, 0, "out of memory");
         return 1;
@@ -714,7 +729,19 @@ out:
     return 0;
 }
 
-int virtual_map_load(struct table_builder *b, const char *path, struct diag *d)
+int virtual_map_load_buffer(struct table_builder *b, const char *name, const char *buf, size_t len,
+                            struct diag *d)
+{
+    return load_buffer(b, name, buf, len, false, d);
+}
+
+int virtual_map_load_mailboxes_buffer(struct table_builder *b, const char *name, const char *buf,
+                                      size_t len, struct diag *d)
+{
+    return load_buffer(b, name, buf, len, true, d);
+}
+
+static int load_file(struct table_builder *b, const char *path, bool mailboxes, struct diag *d)
 {
     char *buf = NULL;
     size_t len = 0;
@@ -725,7 +752,17 @@ int virtual_map_load(struct table_builder *b, const char *path, struct diag *d)
         diag_add(d, DIAG_ERROR, path, 0, "%s: %s", what, strerror(err));
         return 1;
     }
-    errors = virtual_map_load_buffer(b, path, buf, len, d);
+    errors = load_buffer(b, path, buf, len, mailboxes, d);
     free(buf);
     return errors;
+}
+
+int virtual_map_load(struct table_builder *b, const char *path, struct diag *d)
+{
+    return load_file(b, path, false, d);
+}
+
+int virtual_map_load_mailboxes(struct table_builder *b, const char *path, struct diag *d)
+{
+    return load_file(b, path, true, d);
 }

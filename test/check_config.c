@@ -773,6 +773,50 @@ START_TEST(test_table_append)
 }
 END_TEST
 
+/* Whether some diagnostic contains needle. */
+static bool has_substring(const struct diag *d, const char *needle)
+{
+    for (size_t i = 0; i < diag_size(d); i++)
+        if (strstr(diag_text(d, i), needle) != NULL)
+            return true;
+    return false;
+}
+
+START_TEST(test_mailbox_table)
+{
+    struct load l;
+
+    make_dir("mbox");
+    write_file("mbox/mailboxes", "a.example  hosted\npm@a.example  a.example/pm/\n"
+                                 "bob@a.example  a.example/bob/\n");
+    write_file("mbox/aliases", "sales@a.example  bob@a.example, pm@a.example\n");
+    load_text(&l, "postmaster = \"pm@a.example\"\n"
+                  "mailbox_table = { \"mbox/mailboxes\" }\n"
+                  "table = { \"mbox/aliases\" }\n");
+    if (l.c == NULL)
+        dump(l.d);
+    ck_assert_ptr_nonnull(l.c);
+    ck_assert_int_eq(lookup(l.c, "bob@a.example")->kind, TABLE_MAILBOX);
+    ck_assert_int_eq(lookup(l.c, "sales@a.example")->kind, TABLE_ALIAS);
+    ck_assert_uint_eq(table_count_kind(l.c->table, TABLE_MAILBOX), 2);
+    load_done(&l);
+
+    /* a target that is no mailbox is still refused by validation */
+    write_file("mbox/aliases2", "sales@a.example  carol@a.example\n");
+    load_text(&l, "postmaster = \"pm@a.example\"\n"
+                  "mailbox_table = { \"mbox/mailboxes\" }\n"
+                  "table = { \"mbox/aliases2\" }\n");
+    ck_assert_ptr_null(l.c);
+    ck_assert(has_substring(l.d, "carol@a.example"));
+    load_done(&l);
+
+    load_text(&l, "mailbox_table = { \"mbox/none\" }\n");
+    ck_assert_ptr_null(l.c);
+    ck_assert(has_substring(l.d, "No such file or directory"));
+    load_done(&l);
+}
+END_TEST
+
 START_TEST(test_table_missing)
 {
     struct load l;
@@ -889,6 +933,89 @@ START_TEST(test_semantic_alias_domain_loop)
 }
 END_TEST
 
+/* ------------------------------------------------------------------ */
+/* config_load_buffer */
+
+static void load_buffer(struct load *l, const char *name, const char *buf, size_t len)
+{
+    l->d = diag_new();
+    ck_assert_ptr_nonnull(l->d);
+    l->c = config_load_buffer(name, buf, len, l->d);
+    ck_assert_int_eq(l->c == NULL, diag_count(l->d, DIAG_ERROR) > 0);
+}
+
+START_TEST(test_buffer_loads)
+{
+    /* the bytes after len are not part of the text */
+    static const char text[] = "postmaster = \"pm@a.example\"\n"
+                               "domain \"a.example\" { }\n"
+                               "mailbox \"pm@a.example\" { }\n"
+                               "}}} not read";
+    struct load l;
+
+    load_buffer(&l, "mem.conf", text, sizeof(text) - 1 - strlen("}}} not read"));
+    if (l.c == NULL)
+        dump(l.d);
+    ck_assert_ptr_nonnull(l.c);
+    ck_assert_str_eq(l.c->path, "mem.conf");
+    ck_assert_ptr_nonnull(lookup(l.c, "pm@a.example"));
+    load_done(&l);
+
+    /* NULL and empty text are the empty configuration */
+    load_buffer(&l, "empty.conf", NULL, 0);
+    ck_assert_ptr_nonnull(l.c);
+    ck_assert_uint_eq(table_domain_count(l.c->table), 0);
+    load_done(&l);
+}
+END_TEST
+
+START_TEST(test_buffer_relative_names)
+{
+    struct load l;
+    char name[512];
+    static const char text[] = "postmaster = \"pm@a.example\"\n"
+                               "include(\"inc.conf\")\n"
+                               "table = { \"virtual\" }\n";
+
+    /* include() and table resolve against the directory of the name */
+    write_file("inc.conf", "domain \"a.example\" { }\nmailbox \"pm@a.example\" { }\n");
+    write_file("virtual", "v@a.example pm@a.example\n");
+    snprintf(name, sizeof(name), "%s/not-a-file.conf", tmpdir);
+    load_buffer(&l, name, text, sizeof(text) - 1);
+    if (l.c == NULL)
+        dump(l.d);
+    ck_assert_ptr_nonnull(l.c);
+    ck_assert_ptr_nonnull(lookup(l.c, "v@a.example"));
+    load_done(&l);
+}
+END_TEST
+
+START_TEST(test_buffer_errors)
+{
+    static const char nul[] = "domain \"a.example\" { }\n\0\n";
+    struct load l;
+
+    /* diagnostics name the buffer's name and line */
+    load_buffer(&l, "mem.conf", "timeout = 0\nbogus = 1\n", strlen("timeout = 0\nbogus = 1\n"));
+    ck_assert_ptr_null(l.c);
+    ck_assert_uint_ge(diag_size(l.d), 1);
+    ck_assert_msg(strncmp(diag_text(l.d, 0), "mem.conf:", 9) == 0, "got %s", diag_text(l.d, 0));
+    load_done(&l);
+
+    /* a NUL byte is an error, not the end of the text */
+    load_buffer(&l, "nul.conf", nul, sizeof(nul) - 1);
+    ck_assert_ptr_null(l.c);
+    ck_assert(has_message(l.d, "nul.conf:2: NUL byte in configuration file"));
+    load_done(&l);
+
+    /* an unclosed section */
+    load_buffer(&l, "open.conf", "domain \"a.example\" {\n", strlen("domain \"a.example\" {\n"));
+    ck_assert_ptr_null(l.c);
+    ck_assert_uint_ge(diag_count(l.d, DIAG_ERROR), 1);
+    load_done(&l);
+}
+END_TEST
+
 static Suite *config_suite(void)
 {
     Suite *s = suite_create("config");
@@ -914,12 +1041,16 @@ static Suite *config_suite(void)
         {"include_loop", test_include_loop, 0},
         {"include_after_failures", test_include_after_failures, 0},
         {"table_append", test_table_append, 0},
+        {"mailbox_table", test_mailbox_table, 0},
         {"table_missing", test_table_missing, 0},
         {"shipped_config", test_shipped_config, 0},
         {"data_files", test_data_files, sizeof(data_files) / sizeof(data_files[0])},
         {"semantic_postmaster", test_semantic_postmaster, 0},
         {"semantic_alias_loop", test_semantic_alias_loop, 0},
         {"semantic_alias_domain_loop", test_semantic_alias_domain_loop, 0},
+        {"buffer_loads", test_buffer_loads, 0},
+        {"buffer_relative_names", test_buffer_relative_names, 0},
+        {"buffer_errors", test_buffer_errors, 0},
     };
 
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {

@@ -601,6 +601,57 @@ END_TEST
 
 /* Any bytes: no crash, no leak (run under ASan/valgrind), and the error
  * count always matches the diagnostics. */
+/* A mailbox table (virtual_mailbox_maps form): keys are mailboxes, values
+ * (mailbox paths) are not addresses and are not parsed. */
+START_TEST(test_mailbox_table)
+{
+    static const char text[] = "# mailboxes\n"
+                               "Bob@Corp.Example   corp.example/bob/\n"
+                               "carol@corp.example corp.example/carol/Maildir/\n"
+                               "hosted.example     anything\n"
+                               "@corp.example      corp.example/catchall/\n"
+                               "bob@corp.example   again/\n"
+                               "nobody@corp.example\n";
+    struct table_settings s = {.delimiters = "+"};
+    struct load l;
+
+    l.b = table_builder_new(&s);
+    l.d = diag_new();
+    ck_assert_ptr_nonnull(l.b);
+    l.errors = virtual_map_load_mailboxes_buffer(l.b, NAME, text, sizeof(text) - 1, l.d);
+    l.t = table_builder_finish(l.b);
+    if (l.errors != 3)
+        dump(l.d);
+    ck_assert_int_eq(l.errors, 3);
+    ck_assert(has_diag(l.d, NAME ":5: @corp.example: a mailbox table declares single mailboxes"));
+    ck_assert(has_diag(l.d, NAME ":6: duplicate entry for bob@corp.example (first at " NAME ":2)"));
+    ck_assert(has_diag(l.d, NAME ":7: "));
+    const struct table_entry *e = entry(l.t, "bob@corp.example");
+    ck_assert_ptr_nonnull(e);
+    ck_assert_int_eq(e->kind, TABLE_MAILBOX);
+    ck_assert_uint_eq(e->ntargets, 0);
+    ck_assert_ptr_nonnull(entry(l.t, "carol@corp.example"));
+    ck_assert_uint_eq(table_count_kind(l.t, TABLE_MAILBOX), 2);
+    const struct table_domain *d;
+    ck_assert_int_eq(table_domain_lookup(l.t, "hosted.example", 14, &d), 1);
+    ck_assert_int_eq(table_domain_lookup(l.t, "corp.example", 12, &d), 0);
+    load_done(&l);
+}
+END_TEST
+
+START_TEST(test_mailbox_table_file_missing)
+{
+    struct table_settings s = {.delimiters = ""};
+    struct table_builder *b = table_builder_new(&s);
+    struct diag *d = diag_new();
+
+    ck_assert_int_eq(virtual_map_load_mailboxes(b, TEST_DATA_DIR "/virtual/no-such-file", d), 1);
+    ck_assert(has_diag(d, "no-such-file: cannot open: No such file or directory"));
+    table_builder_free(b);
+    diag_free(d);
+}
+END_TEST
+
 START_TEST(test_random_bytes)
 {
     static const char alphabet[] = "ab@.@@ \t\n\n\r,#\"\\<>:x\x01\x80\0Z+-[]";
@@ -658,6 +709,8 @@ static Suite *virtual_map_suite(void)
     tc = tcase_create("hostile_input");
     tcase_add_test(tc, test_nul_byte);
     tcase_add_test(tc, test_long_line);
+    tcase_add_test(tc, test_mailbox_table);
+    tcase_add_test(tc, test_mailbox_table_file_missing);
     tcase_add_loop_test(tc, test_random_bytes, 0, 20);
     tcase_set_timeout(tc, 30);
     suite_add_tcase(s, tc);
