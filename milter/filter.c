@@ -199,6 +199,28 @@ static sfsistat refuse(SMFICTX *ctx, struct conn *c, const char *qid, const char
     return reject ? SMFIS_REJECT : SMFIS_TEMPFAIL;
 }
 
+/*
+ * A reject/tempfail result for a RCPT that Postfix's cleanup emulated
+ * (non_smtpd_milters): the recipient is left as it is and the MTA routes
+ * it (an unknown address then bounces to the local sender, which is not
+ * backscatter).  Logged at info, like a refusal.
+ */
+static sfsistat keep_emulated(struct conn *c, const char *qid, const char *rcpt)
+{
+    const struct policy_result *r = &c->result;
+    char reply[1024];
+
+    if (policy_format_reply(r, true, reply, sizeof reply) == 0)
+        snprintf(reply, sizeof reply, "%s", policy_action_name(r->action));
+    log_info("%s: non-smtp: kept: rcpt=%s rule=%s: not refused in a non-SMTP submission "
+             "(would be: %s)",
+             qid, rcpt, policy_rule_name(r->rule), reply);
+    /* Out of memory only costs deduplication; refusing would defer. */
+    if (rcpt_plan_keep(c->plan, r->address) < 0)
+        log_warning("%s: out of memory recording rcpt=%s", qid, rcpt);
+    return SMFIS_CONTINUE;
+}
+
 static sfsistat on_envrcpt(SMFICTX *ctx, char **argv)
 {
     struct conn *c = smfi_getpriv(ctx);
@@ -209,6 +231,7 @@ static sfsistat on_envrcpt(SMFICTX *ctx, char **argv)
     struct policy_result *r;
     const char **targets = NULL;
     sfsistat rc = SMFIS_CONTINUE;
+    bool emulated;
 
     if (argv == NULL || argv[0] == NULL)
         return SMFIS_CONTINUE;
@@ -220,6 +243,11 @@ static sfsistat on_envrcpt(SMFICTX *ctx, char **argv)
     /* Recipients the MTA already refused (SMFIP_RCPT_REJ) are not ours. */
     if (mailer != NULL && strcmp(mailer, "error") == 0)
         return SMFIS_CONTINUE;
+    /* Postfix's cleanup emulates RCPT for non_smtpd_milters (sendmail(1),
+     * qmqpd) and sends no {rcpt_mailer} there, while smtpd always does (we
+     * ask for it).  A refusal of an emulated RCPT defers the whole message
+     * as a "configuration error", so such recipients are never refused. */
+    emulated = c->mta == RCPT_MTA_POSTFIX && mailer == NULL;
     cfg = daemon_config_get(c->cfg);
     r = &c->result;
     switch (policy_resolve(cfg->table, argv[0], strlen(argv[0]), r)) {
@@ -252,7 +280,10 @@ static sfsistat on_envrcpt(SMFICTX *ctx, char **argv)
         break;
     case POLICY_REJECT:
     case POLICY_TEMPFAIL:
-        rc = refuse(ctx, c, qid, rcpt, cfg->dry_run);
+        if (emulated)
+            rc = keep_emulated(c, qid, rcpt);
+        else
+            rc = refuse(ctx, c, qid, rcpt, cfg->dry_run);
         break;
     }
     free(targets);
