@@ -610,7 +610,9 @@ def run_main(description, test_classes, available, argv=None):
         print("0 passed, 1 failed (interrupted)")
         return 1
     failed = len(result.failures) + len(result.errors) + len(result.unexpectedSuccesses)
-    passed = result.testsRun - failed - len(result.skipped) - len(result.expectedFailures)
+    # A failed setUpClass is an error without a test run: never below 0.
+    passed = max(0, result.testsRun - failed - len(result.skipped)
+                 - len(result.expectedFailures))
     sys.stdout.flush()
     sys.stderr.write("(%.1f s)\n" % (time.monotonic() - t0))
     sys.stderr.flush()
