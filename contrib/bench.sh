@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# bench.sh - the benchmark suite (never part of ctest): builds Release into
+# its own build dir, then runs test/bench/bench.py, which measures every
+# figure beside its baseline in the same run (resolution, load vs postmap,
+# reload under traffic, milter protocol vs a null milter, end to end through
+# Postfix vs native virtual_alias_maps and vs a null milter), writes
+# test/bench/results-<date>.md and prints it.  Needs root and Postfix for the
+# Postfix parts; about 15 minutes.
+#
+#   contrib/bench.sh [--quick] [--reps N] [--only abcde] [--e2e-messages N] [--e2e-reuse] [--keep]
+#   BUILD_DIR=... (default: build-bench in the source tree)  OUT=... (results file)
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+build=${BUILD_DIR:-$top/build-bench}
+out=${OUT:-$top/test/bench/results-$(date +%Y-%m-%d).md}
+
+cmake -S "$top" -B "$build" -DCMAKE_BUILD_TYPE=Release -DWERROR=ON >/dev/null
+cmake --build "$build" -j2 --target hosted-milter bench_resolve null_milter milter_driver
+# bench.py stops everything it started by PID (also on errors and SIGTERM).
+exec /usr/bin/python3 "$top/test/bench/bench.py" --build "$build" --out "$out" "$@"

@@ -1,0 +1,819 @@
+#!/usr/bin/python3
+"""The benchmark suite behind contrib/bench.sh (not a test; never run by ctest).
+
+Owns the orchestration of every figure and its baseline, measured in the
+same run, interleaved (ABAB...) and summarised as medians and ratios:
+
+  a) resolution: bench_resolve at 1k / 100k / 1M addresses, with the
+     machine's dependent-load (pointer-chase) latency beside it;
+  b) load: `hosted-milter -t` on a 1M-line virtual(5) table vs
+     `postmap hash:` of the same file (wall time, peak RSS via wait4), and
+     the libconfuse `mailbox` section path at 1k / 10k / 50k;
+  c) reload: SIGUSR1 with the 1M table while milter_driver sends traffic;
+  d) milter protocol: milter_driver (C, milter v6) against hosted-milter
+     and null_milter at 1 / 8 / 64 connections;
+  e) end to end: smtp-source -> private Postfix (hosted-milter | native
+     virtual_alias_maps hash: | null milter) -> smtp-sink.
+
+Reuses the integration harness (postfix_instance, milter_process, util).
+Every process it starts is stopped by PID (atexit hooks of the harness,
+plus its own). Writes a Markdown report and prints it.
+
+    bench.py --build DIR --out FILE [--quick] [--reps N] [--only abcde]
+"""
+
+import argparse
+import datetime
+import os
+import platform
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SRC = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(SRC, "test", "integration"))
+
+import milter_process  # noqa: E402
+import postfix_instance  # noqa: E402
+import util  # noqa: E402
+
+POSTMAP = postfix_instance.POSTMAP
+SMTP_SOURCE = shutil.which("smtp-source") or "/usr/sbin/smtp-source"
+SMTP_SINK = shutil.which("smtp-sink") or "/usr/sbin/smtp-sink"
+
+NDOMAINS = 1000
+NADDR = 1000000
+E2E_RANGE = 200000   # addresses 1..E2E_RANGE live in d0.example (smtp-source -N)
+E2E_RCPT = "rcpt@d0.example"
+
+_children = []
+
+
+def _kill_children():
+    for p in _children:
+        if p.poll() is None:
+            try:
+                p.terminate()
+                p.wait(10)
+            except Exception:  # noqa: BLE001 -- last-chance cleanup
+                try:
+                    p.kill()
+                except Exception:  # noqa: BLE001
+                    pass
+
+
+def log(msg):
+    print("[bench %s] %s" % (time.strftime("%H:%M:%S"), msg), file=sys.stderr, flush=True)
+
+
+def med(v):
+    v = [x for x in v if x is not None]
+    return statistics.median(v) if v else None
+
+
+def fmt(x, spec=".1f"):
+    return "n/a" if x is None else format(x, spec)
+
+
+def ratio(a, b):
+    return None if a is None or not b else a / b
+
+
+def paired(a, b):
+    """Median of per-round ratios a[i]/b[i] (rounds run back to back, so each
+    pair saw the same machine load)."""
+    return med([x / y for x, y in zip(a, b) if x is not None and y])
+
+
+def loadavg():
+    with open("/proc/loadavg") as f:
+        return " ".join(f.read().split()[:3])
+
+
+def run_measured(argv, timeout, cwd=None):
+    """Run argv; returns (rc, wall seconds, peak RSS KiB of that child)."""
+    t0 = time.monotonic()
+    p = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                         stdin=subprocess.DEVNULL, cwd=cwd)
+    _children.append(p)
+    err = []
+    reader = threading.Thread(target=lambda: err.append(p.stderr.read()), daemon=True)
+    reader.start()
+    deadline = t0 + timeout
+    while True:
+        pid, status, ru = os.wait4(p.pid, os.WNOHANG)
+        if pid == p.pid:
+            break
+        if time.monotonic() > deadline:
+            p.kill()
+            pid, status, ru = os.wait4(p.pid, 0)
+            status = -1
+            break
+        time.sleep(0.002)
+    wall = time.monotonic() - t0
+    p.returncode = os.waitstatus_to_exitcode(status) if status != -1 else -1
+    reader.join(5)
+    _children.remove(p)
+    if p.returncode != 0:
+        log("%s: rc=%d %s" % (" ".join(argv[:3]), p.returncode,
+                              (err[0] if err else b"")[-300:].decode("utf-8", "replace")))
+    return p.returncode, wall, ru.ru_maxrss
+
+
+def proc_cpu(pid):
+    """utime+stime of pid and its threads, in seconds."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def proc_status(pid, key):
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith(key + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+# --- data -------------------------------------------------------------------
+
+def write_virtual(path, naddr, ndomains=NDOMAINS, e2e_range=E2E_RANGE):
+    """A virtual(5) file: ndomains 'dK.example hosted' lines (Postfix's and
+    hosted-milter's way of declaring a virtual alias domain), then naddr
+    'NNNrcpt@dK.example  mNNN@corp.example' lines.  Numbers 1..e2e_range are
+    in d0.example so that smtp-source -N -t rcpt@d0.example hits them."""
+    with open(path, "w") as f:
+        for d in range(ndomains):
+            f.write("d%d.example hosted\n" % d)
+        buf = []
+        for i in range(1, naddr + 1):
+            d = 0 if i <= e2e_range else i % ndomains
+            buf.append("%drcpt@d%d.example m%d@corp.example\n" % (i, d, i))
+            if len(buf) >= 10000:
+                f.write("".join(buf))
+                buf = []
+        f.write("".join(buf))
+
+
+def write_conf(path, table_file, log_level="info"):
+    with open(path, "w") as f:
+        f.write('postmaster = "postmaster@corp.example"\n')
+        f.write("log_level = %s\n" % log_level)
+        f.write('socket_mode = "0666"\n')  # smtpd runs as user postfix
+        f.write('table = { "%s" }\n' % table_file)
+
+
+def write_sections_conf(path, n, ndomains=10):
+    """n addresses as n libconfuse `mailbox` sections."""
+    with open(path, "w") as f:
+        f.write('postmaster = "postmaster@corp.example"\n')
+        for d in range(ndomains):
+            f.write('domain "d%d.example" { }\n' % d)
+        for i in range(n):
+            f.write('mailbox "u%d@d%d.example" { }\n' % (i, i % ndomains))
+
+
+def write_rcpts(path, n, start=1):
+    with open(path, "w") as f:
+        for i in range(start, start + n):
+            f.write("%drcpt@d0.example\n" % i)
+
+
+# --- a) resolution ------------------------------------------------------------
+
+def bench_resolution(args, res):
+    sizes = [1000, 100000, 1000000] if not args.quick else [1000, 100000]
+    reps = args.reps
+    out = {n: [] for n in sizes}
+    for rep in range(reps):
+        order = sizes if rep % 2 == 0 else list(reversed(sizes))
+        for n in order:
+            nd = max(10, min(NDOMAINS, n // 100))
+            argv = [os.path.join(args.build, "bench_resolve"), "-n", str(n), "-d", str(nd),
+                    "-r", "5", "-C", "-m", "-P", "256" if n == max(sizes) else "0"]
+            p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                               timeout=600, stdin=subprocess.DEVNULL)
+            if p.returncode != 0:
+                log("bench_resolve -n %d failed: %s" % (n, p.stdout[-500:]))
+                continue
+            kv = {}
+            for line in p.stdout.splitlines():
+                if line.startswith("M "):
+                    k, v = line[2:].rsplit(" ", 1)
+                    kv[k] = float(v)
+            out[n].append(kv)
+            log("resolution n=%d rep %d: %.1f ns (mix)" % (n, rep, kv.get("resolve_mix_ns", -1)))
+    res["resolution"] = out
+
+
+# --- b) load ------------------------------------------------------------------
+
+def bench_load(args, res, work):
+    vdir = os.path.join(work, "load")
+    etc = os.path.join(vdir, "etc")
+    os.makedirs(etc, exist_ok=True)
+    with open(os.path.join(etc, "main.cf"), "w") as f:
+        f.write("compatibility_level = 3.6\n")
+    virtual = os.path.join(vdir, "virtual")
+    shutil.copyfile(args.virtual, virtual)
+    conf = os.path.join(vdir, "hm.conf")
+    write_conf(conf, "virtual")
+    hm = os.path.join(args.build, "hosted-milter")
+    rows = {"milter": [], "postmap": []}
+    for rep in range(args.reps):
+        pair = [("milter", [hm, "-c", conf, "-t"]),
+                ("postmap", [POSTMAP, "-c", etc, "hash:" + virtual])]
+        if rep % 2:
+            pair.reverse()
+        for name, argv in pair:
+            if name == "postmap":
+                try:
+                    os.unlink(virtual + ".db")
+                except OSError:
+                    pass
+            rc, wall, rss = run_measured(argv, timeout=600)
+            rows[name].append((rc, wall, rss))
+            log("load %s rep %d: rc=%d %.2f s %d KiB" % (name, rep, rc, wall, rss))
+    res["load"] = rows
+    res["naddr"] = args.naddr
+    res["virtual_bytes"] = os.path.getsize(virtual)
+
+    # The libconfuse section path against the table path, same sizes.
+    scale = {}
+    sizes = [1000, 10000, 50000] if not args.quick else [1000, 10000]
+    for n in sizes:
+        sconf = os.path.join(vdir, "sections-%d.conf" % n)
+        write_sections_conf(sconf, n)
+        tfile = os.path.join(vdir, "virtual-%d" % n)
+        write_virtual(tfile, n, ndomains=10, e2e_range=0)
+        tconf = os.path.join(vdir, "table-%d.conf" % n)
+        write_conf(tconf, os.path.basename(tfile))
+        s, t = [], []
+        reps = args.reps if n < 50000 else max(1, min(args.reps, 3))
+        for rep in range(reps):
+            for kind in (("sections", "table") if rep % 2 == 0 else ("table", "sections")):
+                argv = [hm, "-c", sconf if kind == "sections" else tconf, "-t"]
+                rc, wall, rss = run_measured(argv, timeout=300)
+                (s if kind == "sections" else t).append(wall if rc == 0 else None)
+        scale[n] = (med(s), med(t))
+        log("config_load n=%d: sections %.3f s, table %.3f s" % (n, scale[n][0] or -1,
+                                                               scale[n][1] or -1))
+    res["load_scale"] = scale
+
+
+# --- milters ------------------------------------------------------------------
+
+class NullMilter:
+    """null_milter -s unix:SOCK as a child, stopped by PID."""
+
+    def __init__(self, binary, workdir):
+        self.dir = os.path.join(workdir, "null")
+        os.makedirs(self.dir, exist_ok=True)
+        os.chmod(self.dir, 0o755)
+        self.socket = os.path.join(self.dir, "null.sock")
+        self.log = os.path.join(self.dir, "null.log")
+        self.binary = binary
+        self.proc = None
+
+    def start(self):
+        logf = open(self.log, "ab")
+        self.proc = subprocess.Popen([self.binary, "-s", "unix:" + self.socket],
+                                     stdin=subprocess.DEVNULL, stdout=logf,
+                                     stderr=subprocess.STDOUT, start_new_session=True,
+                                     preexec_fn=lambda: os.umask(0))
+        logf.close()
+        _children.append(self.proc)
+        util.wait_for_unix_socket(self.socket, timeout=20, alive=lambda: self.proc.poll() is None)
+        return self
+
+    @property
+    def pid(self):
+        return self.proc.pid
+
+    def stop(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+def run_driver(args, sock, conns, seconds, rcpts, per_msg=1):
+    argv = [os.path.join(args.build, "milter_driver"), "-s", "unix:" + sock, "-R", rcpts,
+            "-c", str(conns), "-d", str(seconds), "-r", str(per_msg)]
+    p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         stdin=subprocess.DEVNULL)
+    _children.append(p)
+    return p
+
+
+def driver_result(p, timeout):
+    try:
+        out, err = p.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        out, err = p.communicate()
+    _children.remove(p)
+    kv = {"rc": p.returncode}
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) == 2:
+            try:
+                kv[parts[0]] = float(parts[1])
+            except ValueError:
+                pass
+    if p.returncode != 0:
+        log("milter_driver rc=%d: %s" % (p.returncode, err.strip()[-400:]))
+    return kv
+
+
+# --- c) reload ----------------------------------------------------------------
+
+def bench_reload(args, res, milter, rcpts):
+    nreloads = 5 if not args.quick else 2
+    gap = 2.0
+    seconds = 3 + nreloads * 8 + 3
+    idle = []
+    for _ in range(2):
+        t0 = time.monotonic()
+        ok, _text = milter.reload(timeout=60)
+        idle.append(time.monotonic() - t0 if ok else None)
+        log("reload without traffic: %s in %.2f s" % ("ok" if ok else "FAILED",
+                                                      time.monotonic() - t0))
+    base = driver_result(run_driver(args, milter.socket, 8, 5, rcpts), timeout=60)
+    p = run_driver(args, milter.socket, 8, seconds, rcpts)
+    time.sleep(3)
+    times, oks, rss = [], [], []
+    for _ in range(nreloads):
+        t0 = time.monotonic()
+        ok, _text = milter.reload(timeout=60)
+        times.append(time.monotonic() - t0)
+        oks.append(ok)
+        rss.append(proc_status(milter.pid, "VmHWM"))
+        log("reload: %s in %.2f s" % ("ok" if ok else "FAILED", times[-1]))
+        time.sleep(gap)
+    during = driver_result(p, timeout=seconds + 60)
+    res["reload"] = {"idle": idle, "times": times, "oks": oks, "during": during, "base": base,
+                     "vmhwm_kib": max([r for r in rss if r] or [0])}
+
+
+# --- d) milter protocol -------------------------------------------------------
+
+PROTO_VARIANTS = ("milter", "null", "quiet", "pass")
+
+
+def bench_protocol(args, res, milter, null, quiet, rcpts, pass_rcpts):
+    """milter: hosted-milter, every RCPT rewritten (2 edits and one log
+    line per message); null: null_milter.  Diagnostics: quiet = the same
+    with log_level notice (no per-message log line); pass = hosted-milter
+    on recipients outside every hosted domain (resolved, no edit, no log)."""
+    secs = 1
+    rounds = 3 * args.reps
+    conns_list = [1, 8, 64]
+    out = {c: {v: [] for v in PROTO_VARIANTS} for c in conns_list}
+    targets = {"milter": (milter, rcpts), "null": (null, rcpts), "quiet": (quiet, rcpts),
+               "pass": (milter, pass_rcpts)}
+    for rep in range(rounds):
+        for c in conns_list:
+            k = (rep + c) % len(PROTO_VARIANTS)
+            order = PROTO_VARIANTS[k:] + PROTO_VARIANTS[:k]
+            for name in order:
+                m, rfile = targets[name]
+                cpu0 = proc_cpu(m.pid)
+                kv = driver_result(run_driver(args, m.socket, c, secs, rfile),
+                                   timeout=secs + 60)
+                cpu1 = proc_cpu(m.pid)
+                kv["milter_cpu_s"] = (cpu1 - cpu0) if cpu0 is not None and cpu1 is not None \
+                    else None
+                out[c][name].append(kv)
+                log("protocol c=%d %s: %.0f msg/s failures %d (driver cpu %.2f s, milter cpu "
+                    "%.2f s)" % (c, name, kv.get("msgs_per_s", 0), kv.get("failures", -1),
+                                 kv.get("driver_cpu_s", -1), kv["milter_cpu_s"] or -1))
+    res["protocol"] = out
+
+
+# --- e) end to end ------------------------------------------------------------
+
+def queue_count(inst):
+    n = 0
+    for sub in ("maildrop", "incoming", "active", "deferred", "hold"):
+        for dirpath, _dirs, files in os.walk(os.path.join(inst.spool, sub)):
+            n += len(files)
+    return n
+
+
+def wait_drained(insts, timeout):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if all(queue_count(i) == 0 for i in insts):
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def bench_e2e(args, res, work, milter, null):
+    msgs = args.e2e_messages
+    sessions = 8
+    sink_port = util.free_port()
+    sink = subprocess.Popen([SMTP_SINK, "-u", "postfix", "127.0.0.1:%d" % sink_port, "1024"],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    _children.append(sink)
+    util.wait_for_port(sink_port, timeout=20, alive=lambda: sink.poll() is None)
+    root = os.path.join(work, "pf")
+    os.makedirs(root, exist_ok=True)
+    vmap = "hash:" + args.virtual
+    common = {"smtpd_milters": "", "relay_domains": vmap}
+    insts = {
+        "milter": postfix_instance.PostfixInstance(root, "milter", sink_port,
+                                                   milter_socket=milter.socket,
+                                                   extra={"relay_domains": vmap}),
+        "virtual": postfix_instance.PostfixInstance(root, "virtual", sink_port, extra=dict(
+            common, relay_domains="", virtual_alias_maps=vmap, virtual_alias_domains=vmap)),
+        "null": postfix_instance.PostfixInstance(root, "null", sink_port,
+                                                 milter_socket=null.socket,
+                                                 extra={"relay_domains": vmap}),
+    }
+    try:
+        for inst in insts.values():
+            inst.create()
+            inst.start()
+
+        def one(name, count):
+            inst = insts[name]
+            argv = [SMTP_SOURCE, "-4", "-s", str(sessions), "-m", str(count), "-l", "1000",
+                    "-N", "-M", "client.test", "-f", "sender@example.org", "-t", E2E_RCPT,
+                    "127.0.0.1:%d" % inst.port]
+            if args.e2e_reuse:
+                argv[1:1] = ["-d"]
+            t0 = time.monotonic()
+            p = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                               text=True, timeout=600, stdin=subprocess.DEVNULL)
+            t_acc = time.monotonic() - t0
+            drained = wait_drained([inst], timeout=300)
+            t_all = time.monotonic() - t0
+            if p.returncode != 0:
+                log("smtp-source to %s rc=%d: %s" % (name, p.returncode, p.stderr[-300:]))
+            return {"rc": p.returncode, "accept_s": t_acc, "through_s": t_all,
+                    "drained": drained, "accept_mps": count / t_acc,
+                    "through_mps": count / t_all if drained else None}
+
+        for name in insts:                     # warm-up, not counted
+            one(name, min(200, msgs))
+        offsets = {n: i.log_size() for n, i in insts.items()}
+        names = list(insts)
+        runs = {n: [] for n in names}
+        rounds = 2 * args.reps
+        for rep in range(rounds):
+            order = names[rep % 3:] + names[:rep % 3]
+            for name in order:
+                wait_drained(insts.values(), timeout=300)
+                r = one(name, msgs)
+                runs[name].append(r)
+                log("e2e %s rep %d: accept %.0f msg/s, through %s msg/s" % (
+                    name, rep, r["accept_mps"], fmt(r["through_mps"], ".0f")))
+        wait_drained(insts.values(), timeout=300)
+        checks = {}
+        for name, inst in insts.items():
+            text = inst.log_text(offsets[name])
+            checks[name] = {
+                "sent": len(re.findall(r"status=sent", text)),
+                "deferred": len(re.findall(r"status=deferred", text)),
+                "bounced": len(re.findall(r"status=bounced", text)),
+                "rejects": len(re.findall(r"\breject:", text)),
+                "milter_warnings": len(inst.milter_warnings(text)),
+                "to_target": len(re.findall(r"to=<m\d+@corp\.example>.*status=sent", text)),
+                "expected": msgs * rounds,
+            }
+        res["e2e"] = {"runs": runs, "checks": checks, "messages": msgs, "sessions": sessions,
+                      "rounds": rounds}
+    finally:
+        for inst in insts.values():
+            inst.stop()
+        if sink.poll() is None:
+            sink.terminate()
+            sink.wait(10)
+
+
+# --- report -------------------------------------------------------------------
+
+def report(args, res, meta):
+    L = []
+    add = L.append
+    add("# hosted-milter benchmark results, %s" % meta["date"])
+    add("")
+    add("Machine: %s, %d CPUs, %s; kernel %s; Postfix %s; load average at start %s, at end %s. "
+        "Shared machine: absolute numbers are noisy; each figure was measured in the same run "
+        "as its baseline, interleaved, and the ratios are the figures to read. "
+        "Command: `contrib/bench.sh%s` (Release build, %d repetitions, medians)."
+        % (meta["cpu"], os.cpu_count(), meta["mem"], platform.release(), meta["postfix"],
+           meta["load0"], meta["load1"], "".join(" " + a for a in args.argv), args.reps))
+    add("")
+    if "resolution" in res:
+        r = res["resolution"]
+        add("## a) Resolution (`bench_resolve`, ns per recipient, median of %d runs x 5 passes)"
+            % args.reps)
+        add("")
+        sizes = sorted(r)
+        kinds = ["mailbox hit", "secondary hit", "miss (reject)", "extension", "alias chain",
+                 "alias domain", "not hosted"]
+        add("| recipients | " + " | ".join("%s" % k for k in ["mix"] + kinds) + " |")
+        add("|---|" + "---:|" * (len(kinds) + 1))
+        for n in sizes:
+            cells = [fmt(med([kv.get("resolve_mix_ns") for kv in r[n]]))]
+            cells += [fmt(med([kv.get("resolve_ns." + k) for kv in r[n]])) for k in kinds]
+            add("| %s | %s |" % (format(n, ","), " | ".join(cells)))
+        big = max(sizes)
+        chase = med([kv.get("chase_ns") for kv in r[big]])
+        chase_huge = med([kv.get("chase_huge_ns") for kv in r[big]])
+        add("")
+        add("Dependent-load latency of this machine (pointer chase over 256 MiB, same runs as "
+            "the %s row): **%s ns** per load with 4 KiB pages (as the table is allocated), %s ns "
+            "with transparent huge pages. A lookup in a table far larger than the caches "
+            "costs at least one such miss per dependent probe."
+            % (format(big, ","), fmt(chase), fmt(chase_huge)))
+        add("Target: <= 150 ns and flat in table size.")
+        b = r[big]
+        add("")
+        add("Builder path (in process, %s addresses, bench_resolve): build + validate %s s, "
+            "peak RSS %s MiB, %s bytes per address beyond the address text."
+            % (format(big, ","), fmt(med([kv.get("load_s") for kv in b]), ".3f"),
+               fmt((med([kv.get("peak_rss_kib") for kv in b]) or 0) / 1024),
+               fmt(med([kv.get("bytes_per_addr_beyond_text") for kv in b]))))
+        add("")
+    if "load" in res:
+        rows = res["load"]
+        add("## b) Load of %s addresses (one virtual(5) file, %.1f MB)"
+            % (format(res["naddr"], ","), res["virtual_bytes"] / 1e6))
+        add("")
+        add("| what | wall s (median) | peak RSS MiB | failures |")
+        add("|---|---:|---:|---:|")
+        m_w = med([w for rc, w, _ in rows["milter"] if rc == 0])
+        p_w = med([w for rc, w, _ in rows["postmap"] if rc == 0])
+        for name, label in (("milter", "`hosted-milter -t` (config_load: parse, table, "
+                                       "validate)"),
+                            ("postmap", "`postmap -c DIR hash:FILE` (Berkeley DB hash)")):
+            ok = [(w, rss) for rc, w, rss in rows[name] if rc == 0]
+            add("| %s | %s | %s | %d |" % (label, fmt(med([w for w, _ in ok]), ".3f"),
+                                          fmt((med([rss for _, rss in ok]) or 0) / 1024),
+                                          len(rows[name]) - len(ok)))
+        add("")
+        add("Ratio hosted-milter / postmap time: **%s** (target: 1M load <= 1 s)."
+            % fmt(ratio(m_w, p_w), ".2f"))
+        add("")
+        add("libconfuse `mailbox` sections do not scale (libconfuse keeps sections in a list "
+            "and searches it for every new titled section: O(n^2)); the `table` path does:")
+        add("")
+        add("| addresses | `mailbox` sections: config_load s | `table` virtual(5) file: "
+            "config_load s |")
+        add("|---:|---:|---:|")
+        for n, (s, t) in sorted(res["load_scale"].items()):
+            add("| %s | %s | %s |" % (format(n, ","), fmt(s, ".3f"), fmt(t, ".3f")))
+        add("")
+        add("Use `table` files for large tables; sections are for hand-written configurations.")
+        add("")
+    if "reload" in res:
+        rl = res["reload"]
+        d, b = rl["during"], rl["base"]
+        add("## c) Reload of the %s-address table under traffic" % format(args.naddr, ","))
+        add("")
+        add("SIGUSR1 to the running daemon until its \"reloaded configuration\" line, %d times, "
+            "while milter_driver kept 8 connections busy (one rewrite per message)."
+            % len(rl["times"]))
+        add("")
+        add("| figure | value |")
+        add("|---|---:|")
+        add("| reload time under traffic, median (max) | %s s (%s s) |"
+            % (fmt(med(rl["times"]), ".2f"), fmt(max(rl["times"]), ".2f")))
+        add("| reload time without traffic (same run, 2 reloads), median | %s s |"
+            % fmt(med(rl["idle"]), ".2f"))
+        add("| reloads that succeeded | %d of %d |" % (sum(rl["oks"]), len(rl["oks"])))
+        add("| messages during the reloads | %d |" % d.get("messages", 0))
+        add("| failed messages (any non-continue answer or broken connection) | **%d** |"
+            % (d.get("failures", 0) + d.get("connection_errors", 0)))
+        add("| msg/s during reloads vs without (same run, 8 conns) | %s vs %s |"
+            % (fmt(d.get("msgs_per_s"), ".0f"), fmt(b.get("msgs_per_s"), ".0f")))
+        add("| message latency p99 / max during reloads | %s us / %s us |"
+            % (fmt(d.get("latency_p99_us"), ".0f"), fmt(d.get("latency_max_us"), ".0f")))
+        add("| message latency p99 / max without reload (same run) | %s us / %s us |"
+            % (fmt(b.get("latency_p99_us"), ".0f"), fmt(b.get("latency_max_us"), ".0f")))
+        add("| daemon peak RSS (old and new table alive together) | %s MiB |"
+            % fmt(rl["vmhwm_kib"] / 1024))
+        add("")
+    if "protocol" in res:
+        pr = res["protocol"]
+        add("## d) Milter protocol: hosted-milter vs null milter (same negotiation)")
+        add("")
+        add("milter_driver (C, milter v6, unix socket), one RCPT per message, every RCPT "
+            "rewritten by hosted-milter (%s-address table); %d rounds of 1 s per variant, "
+            "order rotated each round; msg/s are medians, the ratio is the median of the "
+            "per-round ratios." % (format(args.naddr, ","), 3 * args.reps))
+        add("")
+        add("| connections | hosted-milter msg/s | null milter msg/s | ratio (target >= 0.97)"
+            " | hosted p99 us | failures | driver CPU / null milter CPU per 1 s run |")
+        add("|---:|---:|---:|---:|---:|---:|---:|")
+        for c in sorted(pr):
+            m = med([kv.get("msgs_per_s") for kv in pr[c]["milter"]])
+            n = med([kv.get("msgs_per_s") for kv in pr[c]["null"]])
+            p99 = med([kv.get("latency_p99_us") for kv in pr[c]["milter"]])
+            fails = sum(int(kv.get("failures", 0) + kv.get("connection_errors", 0))
+                        for v in PROTO_VARIANTS for kv in pr[c][v])
+            dc = med([kv.get("driver_cpu_s") for kv in pr[c]["null"]])
+            mc = med([kv.get("milter_cpu_s") for kv in pr[c]["null"]])
+            pr_ratio = paired([kv.get("msgs_per_s") for kv in pr[c]["milter"]],
+                              [kv.get("msgs_per_s") for kv in pr[c]["null"]])
+            add("| %d | %s | %s | **%s** | %s | %d | %s / %s s |"
+                % (c, fmt(m, ".0f"), fmt(n, ".0f"), fmt(pr_ratio, ".3f"), fmt(p99, ".0f"),
+                   fails, fmt(dc, ".2f"), fmt(mc, ".2f")))
+        add("")
+        add("Where the difference goes (same runs, each / null milter msg/s): `quiet` = "
+            "hosted-milter with log_level notice (rewrites, no per-message log line); `pass` = "
+            "hosted-milter on recipients of no hosted domain (resolved, no edits, no log line).")
+        add("")
+        add("| connections | rewrite + log | rewrite, no log (quiet) | resolve only (pass) |")
+        add("|---:|---:|---:|---:|")
+        for c in sorted(pr):
+            n = [kv.get("msgs_per_s") for kv in pr[c]["null"]]
+            cells = [fmt(paired([kv.get("msgs_per_s") for kv in pr[c][v]], n), ".3f")
+                     for v in ("milter", "quiet", "pass")]
+            add("| %d | %s |" % (c, " | ".join(cells)))
+        add("")
+    if "e2e" in res:
+        e = res["e2e"]
+        runs = e["runs"]
+        add("## e) End to end through a private Postfix")
+        add("")
+        add("smtp-source (%d sessions, %s, %d messages of 1 kB per run, one RCPT each, "
+            "distinct recipients with -N) -> Postfix on 127.0.0.1 -> smtp-sink. Same %s-address "
+            "table in all three; relay/alias domains from the same hash: file. \"through\" = "
+            "until the queue is empty; \"accept\" = until smtp-source is done. Medians of %d "
+            "rounds, order rotated each round."
+            % (e["sessions"], "all messages of a session over one connection (-d)"
+               if args.e2e_reuse else "one connection per message", e["messages"],
+               format(args.naddr, ","), e["rounds"]))
+        add("")
+        add("| setup | accept msg/s | through msg/s |")
+        add("|---|---:|---:|")
+        labels = {"milter": "Postfix + hosted-milter (unix socket)",
+                  "virtual": "Postfix, native virtual_alias_maps (hash:), no milter",
+                  "null": "Postfix + null milter (same negotiation)"}
+        meds = {}
+        for name in ("milter", "virtual", "null"):
+            a = med([r["accept_mps"] for r in runs[name] if r["rc"] == 0])
+            t = med([r["through_mps"] for r in runs[name] if r["rc"] == 0])
+            meds[name] = (a, t)
+            add("| %s | %s | %s |" % (labels[name], fmt(a, ".0f"), fmt(t, ".0f")))
+        add("")
+        add("Ratios: median of the per-round ratios (the three setups run back to back in "
+            "each round).")
+        add("")
+        add("| ratio | accept | through | target |")
+        add("|---|---:|---:|---:|")
+        def col(name, key):
+            return [r[key] if r["rc"] == 0 else None for r in runs[name]]
+
+        for a, base, target in (("milter", "virtual", ">= 0.95"), ("milter", "null", ">= 0.97"),
+                                ("null", "virtual", "-")):
+            label = {"milter": "hosted-milter", "null": "null milter"}[a]
+            add("| %s / %s%s | **%s** | **%s** | %s |"
+                % (label, base, " (what any milter costs here)" if a == "null" else "",
+                   fmt(paired(col(a, "accept_mps"), col(base, "accept_mps")), ".3f"),
+                   fmt(paired(col(a, "through_mps"), col(base, "through_mps")), ".3f"), target))
+        add("")
+        add("Delivery check from the instances' maillogs (measured runs): "
+            "status=sent / expected, of which delivered to the rewritten target "
+            "`mNNN@corp.example`; deferred; bounced; smtpd rejects; milter warnings: " +
+            "; ".join("%s %d/%d (%d rewritten), %d, %d, %d, %d"
+                      % (n, c["sent"], c["expected"], c["to_target"], c["deferred"],
+                         c["bounced"], c["rejects"], c["milter_warnings"])
+                      for n, c in e["checks"].items()) +
+            ". (The null milter rewrites nothing: its mail goes to the original addresses.)")
+        add("")
+    return "\n".join(L) + "\n"
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--build", required=True)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--quick", action="store_true", help="small sizes, for trying the script")
+    ap.add_argument("--only", default="abcde")
+    ap.add_argument("--e2e-messages", type=int, default=2000)
+    ap.add_argument("--e2e-reuse", action="store_true",
+                    help="e): send a session's messages over one SMTP connection (smtp-source "
+                         "-d) instead of one connection per message")
+    ap.add_argument("--keep", action="store_true", help="keep the work directory")
+    args = ap.parse_args()
+    args.argv = [a for a in sys.argv[1:] if a not in (args.build, args.out)
+                 and a not in ("--build", "--out")]
+    args.build = os.path.abspath(args.build)
+    if not 1 <= args.reps <= 50 or not 10 <= args.e2e_messages <= E2E_RANGE:
+        ap.error("--reps 1..50, --e2e-messages 10..%d" % E2E_RANGE)
+    if args.quick:
+        args.reps = min(args.reps, 3)
+        args.e2e_messages = min(args.e2e_messages, 300)
+    ok, why = postfix_instance.available()
+    if not ok and any(x in args.only for x in "e"):
+        log("skipping e): %s" % why)
+        args.only = args.only.replace("e", "")
+    for tool in (SMTP_SOURCE, SMTP_SINK, POSTMAP):
+        if not os.access(tool, os.X_OK):
+            log("missing %s (apt-get install postfix)" % tool)
+            return 1
+    meta = {"date": datetime.date.today().isoformat(), "load0": loadavg(),
+            "postfix": subprocess.run(["postconf", "-dh", "mail_version"],
+                                      stdout=subprocess.PIPE, text=True).stdout.strip()}
+    meta["cpu"] = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo")
+                        if l.startswith("model name")), platform.machine())
+    meta["mem"] = "%.0f GiB RAM" % (os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+                                    / 2 ** 30)
+    work = tempfile.mkdtemp(prefix="hm-bench-")
+    os.chmod(work, 0o755)
+    res = {}
+    milter = null = quiet = None
+    try:
+        naddr = args.naddr = NADDR if not args.quick else 100000
+        args.virtual = os.path.join(work, "virtual")
+        log("writing a %d-line virtual(5) table in %s" % (naddr, work))
+        write_virtual(args.virtual, naddr, e2e_range=min(E2E_RANGE, naddr // 2))
+        rcpts = os.path.join(work, "rcpts")
+        write_rcpts(rcpts, 10000)
+        if "a" in args.only:
+            bench_resolution(args, res)
+        if "b" in args.only:
+            bench_load(args, res, work)
+        if any(x in args.only for x in "cde"):
+            mwork = os.path.join(work, "m")
+            os.makedirs(mwork)
+            os.chmod(mwork, 0o755)
+            milter = milter_process.MilterProcess(os.path.join(args.build, "hosted-milter"),
+                                                  None, mwork)
+            write_conf(milter.conf, args.virtual)
+            milter.start(timeout=120)
+            null = NullMilter(os.path.join(args.build, "null_milter"), mwork).start()
+            if "d" in args.only:
+                quiet = milter_process.MilterProcess(
+                    os.path.join(args.build, "hosted-milter"), None, mwork, name="quiet")
+                write_conf(quiet.conf, args.virtual, log_level="notice")
+                quiet.start(timeout=120)
+            subprocess.run([POSTMAP, "-c", _postmap_etc(work), "hash:" + args.virtual],
+                           check=True, timeout=600)
+            if "d" in args.only:
+                pass_rcpts = os.path.join(work, "pass-rcpts")
+                with open(pass_rcpts, "w") as f:
+                    f.write("".join("%drcpt@elsewhere.example\n" % i for i in range(1, 10001)))
+                bench_protocol(args, res, milter, null, quiet, pass_rcpts=pass_rcpts,
+                               rcpts=rcpts)
+                quiet.stop()
+            if "c" in args.only:
+                bench_reload(args, res, milter, rcpts)
+            if "e" in args.only:
+                bench_e2e(args, res, work, milter, null)
+    finally:
+        if milter is not None:
+            milter.stop()
+        if null is not None:
+            null.stop()
+        if quiet is not None:
+            quiet.stop()
+        _kill_children()
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+        else:
+            log("kept %s" % work)
+    meta["load1"] = loadavg()
+    text = report(args, res, meta)
+    with open(args.out, "w") as f:
+        f.write(text)
+    print(text)
+    log("wrote %s" % args.out)
+    return 0
+
+
+def _postmap_etc(work):
+    etc = os.path.join(work, "postmap-etc")
+    os.makedirs(etc, exist_ok=True)
+    with open(os.path.join(etc, "main.cf"), "w") as f:
+        f.write("compatibility_level = 3.6\n")
+    return etc
+
+
+if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    sys.exit(main())
