@@ -24,15 +24,15 @@
 
 enum addr_error {
     ADDR_OK = 0,
-    ADDR_ERR_EMPTY,      /* "", "<>" (the null path is no recipient) */
-    ADDR_ERR_BRACKETS,   /* unbalanced or misplaced angle brackets */
-    ADDR_ERR_ROUTE,      /* malformed source route "@a,@b:" */
-    ADDR_ERR_LOCAL,      /* local part neither dot-atom nor quoted string */
-    ADDR_ERR_DOMAIN,     /* domain neither a host name nor an address literal */
-    ADDR_ERR_LOCAL_LONG, /* local part over 64 octets */
-    ADDR_ERR_DOMAIN_LONG,/* domain over 255 octets */
-    ADDR_ERR_CONTROL,    /* NUL, CR, LF or another control byte */
-    ADDR_ERR_EIGHTBIT,   /* a byte >= 0x80 (SMTPUTF8 is not supported) */
+    ADDR_ERR_EMPTY,       /* "", "<>" (the null path is no recipient) */
+    ADDR_ERR_BRACKETS,    /* unbalanced or misplaced angle brackets */
+    ADDR_ERR_ROUTE,       /* malformed source route "@a,@b:" */
+    ADDR_ERR_LOCAL,       /* local part neither dot-atom nor quoted string */
+    ADDR_ERR_DOMAIN,      /* domain neither a host name nor an address literal */
+    ADDR_ERR_LOCAL_LONG,  /* local part over 64 octets */
+    ADDR_ERR_DOMAIN_LONG, /* domain over 255 octets */
+    ADDR_ERR_CONTROL,     /* NUL, CR, LF or another control byte */
+    ADDR_ERR_EIGHTBIT,    /* a byte >= 0x80 (SMTPUTF8 is not supported) */
 };
 
 struct addr {
@@ -95,8 +95,7 @@ struct addr {
  *   "double-bounce" is not protected from splitting (Postfix's
  *   double_bounce_sender is not known here).
  */
-enum addr_error addr_parse(struct addr *out, const char *text, size_t len,
-                           const char *delimiters);
+enum addr_error addr_parse(struct addr *out, const char *text, size_t len, const char *delimiters);
 
 /* addr_strerror - a short static English description of an addr_error. */
 const char *addr_strerror(enum addr_error err);
@@ -108,8 +107,7 @@ const char *addr_strerror(enum addr_error err);
  * that is the form the table is keyed on.  Returns the length written, or
  * 0 when bufsz is too small (buf then holds "").
  */
-size_t addr_format(const struct addr *a, bool with_extension, bool fold, char *buf,
-                   size_t bufsz);
+size_t addr_format(const struct addr *a, bool with_extension, bool fold, char *buf, size_t bufsz);
 
 /* addr_extension - the extension (delimiter included) or "" when none;
  * borrowed from a, valid while a is. */

@@ -28,18 +28,18 @@ enum policy_action {
 
 /* The step that decided, for logs and -q debugging. */
 enum policy_rule {
-    RULE_UNPARSEABLE,    /* pass: the address did not parse */
-    RULE_NOT_HOSTED,     /* pass: domain not hosted (or bare, not postmaster) */
-    RULE_BARE_POSTMASTER,/* <postmaster> with no domain */
-    RULE_EXACT,          /* step 3 */
-    RULE_EXTENSION,      /* step 4 */
-    RULE_ROLE,           /* step 5 */
-    RULE_ALIAS_DOMAIN,   /* step 6 */
-    RULE_CATCH_ALL,      /* step 7 */
-    RULE_UNKNOWN,        /* step 8 */
-    RULE_LIMIT,          /* tempfail: depth or fan-out bound exceeded */
-    RULE_BAD_TARGET,     /* tempfail: a target resolved to reject/tempfail */
-    RULE_NO_MEMORY,      /* tempfail: allocation failed */
+    RULE_UNPARSEABLE,     /* pass: the address did not parse */
+    RULE_NOT_HOSTED,      /* pass: domain not hosted (or bare, not postmaster) */
+    RULE_BARE_POSTMASTER, /* <postmaster> with no domain */
+    RULE_EXACT,           /* step 3 */
+    RULE_EXTENSION,       /* step 4 */
+    RULE_ROLE,            /* step 5 */
+    RULE_ALIAS_DOMAIN,    /* step 6 */
+    RULE_CATCH_ALL,       /* step 7 */
+    RULE_UNKNOWN,         /* step 8 */
+    RULE_LIMIT,           /* tempfail: depth or fan-out bound exceeded */
+    RULE_BAD_TARGET,      /* tempfail: a target resolved to reject/tempfail */
+    RULE_NO_MEMORY,       /* tempfail: allocation failed */
 };
 
 struct policy_result {

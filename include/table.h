@@ -37,10 +37,10 @@ struct table_entry {
 };
 
 struct table_domain {
-    const char *name;            /* folded, no trailing dot */
-    const char *postmaster;      /* NULL: inherit (alias domain, then global) */
-    const char *alias_domain;    /* NULL: not an alias domain */
-    const char *const *catch_all;/* NULL when ncatch_all is 0 */
+    const char *name;             /* folded, no trailing dot */
+    const char *postmaster;       /* NULL: inherit (alias domain, then global) */
+    const char *alias_domain;     /* NULL: not an alias domain */
+    const char *const *catch_all; /* NULL when ncatch_all is 0 */
     unsigned ncatch_all;
     enum unknown_action unknown;
 };
@@ -51,10 +51,10 @@ struct table_settings {
     const char *postmaster;   /* server-wide postmaster; NULL if unset */
     const char *const *roles; /* role local parts besides "postmaster" */
     unsigned nroles;
-    const char *delimiters;   /* recipient_delimiter characters; "" none */
+    const char *delimiters;      /* recipient_delimiter characters; "" none */
     enum unknown_action unknown; /* default for domains that do not say */
-    unsigned max_depth;       /* nesting bound of target resolution */
-    unsigned max_targets;     /* fan-out bound per recipient */
+    unsigned max_depth;          /* nesting bound of target resolution */
+    unsigned max_targets;        /* fan-out bound per recipient */
 };
 
 #define TABLE_DEFAULT_MAX_DEPTH 20
@@ -94,15 +94,14 @@ int table_builder_add_domain(struct table_builder *b, const char *name, struct t
  * tells where; nothing changes), -1 when out of memory, -2 when the domain
  * was never declared.
  */
-int table_builder_set_postmaster(struct table_builder *b, const char *domain,
-                                 const char *address, struct table_loc loc,
-                                 struct table_loc *prev);
+int table_builder_set_postmaster(struct table_builder *b, const char *domain, const char *address,
+                                 struct table_loc loc, struct table_loc *prev);
 int table_builder_set_alias_domain(struct table_builder *b, const char *domain,
                                    const char *target_domain, struct table_loc loc,
                                    struct table_loc *prev);
 int table_builder_set_catch_all(struct table_builder *b, const char *domain,
-                                const char *const *targets, size_t ntargets,
-                                struct table_loc loc, struct table_loc *prev);
+                                const char *const *targets, size_t ntargets, struct table_loc loc,
+                                struct table_loc *prev);
 int table_builder_set_unknown(struct table_builder *b, const char *domain,
                               enum unknown_action action, struct table_loc loc,
                               struct table_loc *prev);

@@ -96,8 +96,7 @@ static struct table *build_fixture(unsigned max_depth, unsigned max_targets)
     add(b, TABLE_ALIAS, "loop-a@hosted.example", "loop-b@hosted.example", NULL);
     add(b, TABLE_ALIAS, "loop-b@hosted.example", "loop-a@hosted.example", NULL);
     add(b, TABLE_ALIAS, "selfloop@hosted.example", "selfloop@hosted.example", NULL);
-    add(b, TABLE_ALIAS, "self@hosted.example", "self@hosted.example", "copy@remote.example",
-        NULL);
+    add(b, TABLE_ALIAS, "self@hosted.example", "self@hosted.example", "copy@remote.example", NULL);
     add(b, TABLE_ALIAS, "dup@hosted.example", "bob@corp.example", "sales@example.org",
         "BOB@corp.example", NULL);
     add(b, TABLE_ALIAS, "broken@hosted.example", "nobody@corp.example", NULL);
@@ -171,8 +170,7 @@ static const struct row rows[] = {
     {"<A.Smith+Foo@example.org>", POLICY_REWRITE, RULE_EXTENSION, "alice+Foo@corp.example"},
     {"<sales+q3@example.org>", POLICY_REWRITE, RULE_EXTENSION,
      "bob+q3@corp.example,carol+q3@corp.example"},
-    {"<User+TAG@Hosted.Example>", POLICY_REWRITE, RULE_EXTENSION,
-     "mailbox+TAG@remote.example"},
+    {"<User+TAG@Hosted.Example>", POLICY_REWRITE, RULE_EXTENSION, "mailbox+TAG@remote.example"},
     {"<multi+tag@hosted.example>", POLICY_REWRITE, RULE_EXTENSION,
      "b+tag@x.example,c+tag@y.example"},
     {"<alice+a+b@example.org>", POLICY_REWRITE, RULE_EXTENSION, "alice+a+b@corp.example"},
@@ -192,8 +190,7 @@ static const struct row rows[] = {
     {"<postmaster@hosted.example>", POLICY_REWRITE, RULE_EXACT, "admin@corp.example"},
     {"<abuse@hosted.example>", POLICY_REWRITE, RULE_ROLE, "admin@corp.example"},
     {"<postmaster@alias.example>", POLICY_REWRITE, RULE_ALIAS_DOMAIN, "admin@corp.example"},
-    {"<postmaster+x@alias.example>", POLICY_REWRITE, RULE_ALIAS_DOMAIN,
-     "admin+x@corp.example"},
+    {"<postmaster+x@alias.example>", POLICY_REWRITE, RULE_ALIAS_DOMAIN, "admin+x@corp.example"},
     {"<postmaster@legacy.example>", POLICY_REWRITE, RULE_ROLE, "admin@corp.example"},
     /* 6. alias domains, extension kept; unknown there is unknown here */
     {"<bob@example.net>", POLICY_REWRITE, RULE_ALIAS_DOMAIN, "bob@corp.example"},
@@ -252,12 +249,10 @@ START_TEST(test_resolution_rows)
     char detail[2048];
 
     policy_result_init(&r);
-    enum policy_action got =
-        policy_resolve(fixture_table, row->input, strlen(row->input), &r);
+    enum policy_action got = policy_resolve(fixture_table, row->input, strlen(row->input), &r);
     detail_of(&r, detail, sizeof(detail));
-    ck_assert_msg(got == row->action && r.action == got,
-                  "%s: action %s, expected %s", row->input, policy_action_name(got),
-                  policy_action_name(row->action));
+    ck_assert_msg(got == row->action && r.action == got, "%s: action %s, expected %s", row->input,
+                  policy_action_name(got), policy_action_name(row->action));
     ck_assert_msg(r.rule == row->rule, "%s: rule %s, expected %s", row->input,
                   policy_rule_name(r.rule), policy_rule_name(row->rule));
     ck_assert_msg(strcmp(detail, row->detail) == 0, "%s: detail \"%s\", expected \"%s\"",
