@@ -5,8 +5,12 @@
 # starts nothing; the tests and the demo run private instances.
 set -euo pipefail
 
+# The Sendmail suite fetches Sendmail, m4 and the libraries missing here
+# with apt-get download (nothing installed); it runs it under unshare with
+# a private mount namespace, hence unshare (util-linux) and mount.
 packages=(build-essential cmake pkg-config libmilter-dev libconfuse-dev check
-          postfix swaks python3 unshare)
+          postfix swaks python3 unshare mount groff-base man-db
+          clang libclang-rt-dev valgrind)
 missing=()
 for p in "${packages[@]}"; do
     [ "$p" = unshare ] && { command -v unshare >/dev/null || missing+=(util-linux); continue; }

@@ -349,8 +349,9 @@ static int pp_include(struct parse_ctx *c, const char *text, size_t len, size_t 
             goto syntax;
     } else {
         end = i;
-        while (end < len && is_word_char(text[end]) &&
-               !(text[end] == '/' && (text[end + 1] == '/' || text[end + 1] == '*')))
+        while (
+            end < len && is_word_char(text[end]) &&
+            !(text[end] == '/' && end + 1 < len && (text[end + 1] == '/' || text[end + 1] == '*')))
             end++;
     }
     if (end == start)

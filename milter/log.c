@@ -95,6 +95,9 @@ static void write_stderr(enum log_level level, const char *line)
 }
 
 static void vlog(enum log_level level, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+
+static void vlog(enum log_level level, const char *fmt, va_list ap)
 {
     char line[LOG_LINE_MAX];
 

@@ -1016,6 +1016,30 @@ START_TEST(test_buffer_errors)
 }
 END_TEST
 
+/* Found by fuzz_config: an unquoted include name running to the end of
+ * the text read one byte past it (looking for a comment after a '/'). */
+START_TEST(test_buffer_include_at_end)
+{
+    static const char *const texts[] = {"include(/", "include(a/", "include( x/"};
+    struct load l;
+
+    for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+        size_t len = strlen(texts[i]);
+        char *exact = malloc(len); /* no NUL after it: a read past len is caught */
+
+        ck_assert_ptr_nonnull(exact);
+        memcpy(exact, texts[i], len);
+        load_buffer(&l, "end.conf", exact, len);
+        ck_assert_ptr_null(l.c);
+        if (!has_message(l.d, "end.conf:1: malformed include: expected include(\"file\")"))
+            dump(l.d);
+        ck_assert(has_message(l.d, "end.conf:1: malformed include: expected include(\"file\")"));
+        load_done(&l);
+        free(exact);
+    }
+}
+END_TEST
+
 static Suite *config_suite(void)
 {
     Suite *s = suite_create("config");
@@ -1051,6 +1075,7 @@ static Suite *config_suite(void)
         {"buffer_loads", test_buffer_loads, 0},
         {"buffer_relative_names", test_buffer_relative_names, 0},
         {"buffer_errors", test_buffer_errors, 0},
+        {"buffer_include_at_end", test_buffer_include_at_end, 0},
     };
 
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
