@@ -13,8 +13,9 @@
  *     not added again;
  *   - an original that is itself among the message's targets (the
  *     virtual(5) self-map) is not deleted, and not re-added;
- *   - ORCPT= is the client's own, else "rfc822;" + xtext(original address
- *     without brackets and source route);
+ *   - ORCPT= is the client's own when it is well-formed (RFC 3461: type,
+ *     ';', xtext, at most 500 characters), else "rfc822;" + xtext(original
+ *     address without brackets and source route);
  *   - NOTIFY= is the client's with SUCCESS removed (NEVER when nothing is
  *     left), so that delivery reports never disclose the target; none
  *     given, none passed;

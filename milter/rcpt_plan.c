@@ -276,6 +276,35 @@ static char *default_orcpt(const char *rcpt)
     return out;
 }
 
+/*
+ * valid_orcpt - whether "ORCPT=" + value is what RFC 3461 allows: an atom,
+ * ';', and xtext ('!'..'~' but '+' and '=', or "+" and two upper-case hex
+ * digits), at most 500 characters.  The MTA checked it already; the milter
+ * passes on no bytes from the wire that it has not checked itself.
+ */
+static bool valid_orcpt(const char *arg)
+{
+    const char *v = arg + 6, *semi = strchr(v, ';');
+    size_t n = strlen(v);
+
+    if (semi == NULL || semi == v || n > 500)
+        return false;
+    for (const char *p = v; p < semi; p++)
+        if (!isalnum((unsigned char)*p) && *p != '-')
+            return false;
+    for (const char *p = semi + 1; *p != '\0'; p++) {
+        if (*p == '+') {
+            if (!isxdigit((unsigned char)p[1]) || !isxdigit((unsigned char)p[2]) ||
+                islower((unsigned char)p[1]) || islower((unsigned char)p[2]))
+                return false;
+            p += 2;
+        } else if (*p < '!' || *p > '~' || *p == '=') {
+            return false;
+        }
+    }
+    return semi[1] != '\0';
+}
+
 /* "NOTIFY=" + the client's list without SUCCESS, or NEVER. */
 static char *notify_without_success(const char *value)
 {
@@ -315,7 +344,7 @@ static char *build_args(const char *rcpt, char *const *args)
     size_t lo, ln;
 
     for (size_t i = 0; args != NULL && args[i] != NULL; i++) {
-        if (strncasecmp(args[i], "ORCPT=", 6) == 0 && orcpt == NULL)
+        if (strncasecmp(args[i], "ORCPT=", 6) == 0 && orcpt == NULL && valid_orcpt(args[i]))
             orcpt = args[i];
         else if (strncasecmp(args[i], "NOTIFY=", 7) == 0 && notify == NULL)
             notify = args[i] + 7;

@@ -91,6 +91,19 @@ static const struct {
     /* the client's own ORCPT, verbatim, whatever its case */
     {"<a@b.example>", "ORCPT=rfc822;orig+2B@x.example", NULL, "ORCPT=rfc822;orig+2B@x.example"},
     {"<a@b.example>", "orcpt=rfc822;o@x.example", NULL, "orcpt=rfc822;o@x.example"},
+    /* a malformed one is replaced by ours: raw '+', '=', 8-bit, space,
+     * lower-case hex, no type, no address, an empty or odd type */
+    {"<a@b.example>", "ORCPT=rfc822;we+ird@x.example", NULL, "ORCPT=rfc822;a@b.example"},
+    {"<a@b.example>", "ORCPT=rfc822;a=b@x.example", NULL, "ORCPT=rfc822;a@b.example"},
+    {"<a@b.example>", "ORCPT=rfc822;\xe9@x.example", NULL, "ORCPT=rfc822;a@b.example"},
+    {"<a@b.example>", "ORCPT=rfc822;a b@x.example", NULL, "ORCPT=rfc822;a@b.example"},
+    {"<a@b.example>", "ORCPT=rfc822;a+2b@x.example", NULL, "ORCPT=rfc822;a@b.example"},
+    {"<a@b.example>", "ORCPT=rfc822;a+2@x.example", NULL, "ORCPT=rfc822;a@b.example"},
+    {"<a@b.example>", "ORCPT=a@x.example", NULL, "ORCPT=rfc822;a@b.example"},
+    {"<a@b.example>", "ORCPT=rfc822;", NULL, "ORCPT=rfc822;a@b.example"},
+    {"<a@b.example>", "ORCPT=;a@x.example", NULL, "ORCPT=rfc822;a@b.example"},
+    {"<a@b.example>", "ORCPT=rf c;a@x.example", NULL, "ORCPT=rfc822;a@b.example"},
+    {"<a@b.example>", "ORCPT=utf-8;a@x.example", NULL, "ORCPT=utf-8;a@x.example"},
     /* NOTIFY without SUCCESS; NEVER when nothing is left */
     {"<a@b.example>", "NOTIFY=SUCCESS", NULL, "ORCPT=rfc822;a@b.example NOTIFY=NEVER"},
     {"<a@b.example>", "NOTIFY=SUCCESS,FAILURE", NULL, "ORCPT=rfc822;a@b.example NOTIFY=FAILURE"},
