@@ -21,8 +21,8 @@
 #   HM_FUZZ_SECONDS=N    seconds per fuzz target (default 60)
 #   BUILD_DIR, SAN_BUILD_DIR, FUZZ_BUILD_DIR   build directories
 #                        (default build-test, build-sanitize, build-fuzz)
-# Measured on the 2-core CI VM: build 3 min, sanitize 3 min, valgrind 1 min,
-# fuzz 4.5 min: about 11.5 minutes in all (HM_QUICK=1: 3 minutes).
+# Measured on the 2-core CI VM: build 4 min, sanitize 4.5 min, valgrind 1 min,
+# fuzz 4.5 min: about 14 minutes in all (HM_QUICK=1: 4 minutes).
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${BUILD_DIR:-$top/build-test}
