@@ -344,12 +344,14 @@ static char *build_args(const char *rcpt, char *const *args)
     size_t lo, ln;
 
     for (size_t i = 0; args != NULL && args[i] != NULL; i++) {
-        if (strncasecmp(args[i], "ORCPT=", 6) == 0 && orcpt == NULL && valid_orcpt(args[i]))
+        if (strncasecmp(args[i], "ORCPT=", 6) == 0 && orcpt == NULL)
             orcpt = args[i];
         else if (strncasecmp(args[i], "NOTIFY=", 7) == 0 && notify == NULL)
             notify = args[i] + 7;
     }
-    o = orcpt != NULL ? strdup(orcpt) : default_orcpt(rcpt);
+    /* only the first ORCPT counts, as for the MTA; a malformed one is
+     * replaced, not searched past */
+    o = orcpt != NULL && valid_orcpt(orcpt) ? strdup(orcpt) : default_orcpt(rcpt);
     if (o == NULL)
         goto out;
     if (notify != NULL && (nt = notify_without_success(notify)) == NULL)

@@ -104,6 +104,8 @@ static const struct {
     {"<a@b.example>", "ORCPT=;a@x.example", NULL, "ORCPT=rfc822;a@b.example"},
     {"<a@b.example>", "ORCPT=rf c;a@x.example", NULL, "ORCPT=rfc822;a@b.example"},
     {"<a@b.example>", "ORCPT=utf-8;a@x.example", NULL, "ORCPT=utf-8;a@x.example"},
+    {"<a@b.example>", "ORCPT=rfc822;b=d@x.example", "ORCPT=rfc822;ok@x.example",
+     "ORCPT=rfc822;a@b.example"},
     /* NOTIFY without SUCCESS; NEVER when nothing is left */
     {"<a@b.example>", "NOTIFY=SUCCESS", NULL, "ORCPT=rfc822;a@b.example NOTIFY=NEVER"},
     {"<a@b.example>", "NOTIFY=SUCCESS,FAILURE", NULL, "ORCPT=rfc822;a@b.example NOTIFY=FAILURE"},
