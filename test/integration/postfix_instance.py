@@ -287,13 +287,7 @@ class PostfixInstance:
 
     def wait_queue_empty(self, timeout=20.0):
         """True once nothing is queued (delivery finished or bounced)."""
-        deadline = time.monotonic() + timeout
-        while True:
-            if not self.queue():
-                return True
-            if time.monotonic() > deadline:
-                return False
-            time.sleep(0.1)
+        return util.wait_until(lambda: not self.queue(), timeout)
 
     def flush(self):
         self._run([POSTQUEUE, "-c", self.etc, "-f"], check=False)

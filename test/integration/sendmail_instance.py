@@ -42,7 +42,6 @@ import socket
 import subprocess
 import tempfile
 import threading
-import time
 
 import util
 
@@ -612,13 +611,7 @@ class SendmailInstance:
 
     def wait_queue_empty(self, timeout=20.0):
         """True once no message is queued (delivered or bounced)."""
-        deadline = time.monotonic() + timeout
-        while True:
-            if not self.queue():
-                return True
-            if time.monotonic() > deadline:
-                return False
-            time.sleep(0.1)
+        return util.wait_until(lambda: not self.queue(), timeout)
 
     def log_size(self):
         return util.file_size(self.maillog)

@@ -77,6 +77,18 @@ def wait_for_unix_socket(path, timeout=20.0, alive=None):
     raise TimeoutError("socket %s not ready after %.0fs (%s)" % (path, timeout, last))
 
 
+def wait_until(predicate, timeout=20.0, interval=0.1):
+    """Poll predicate() until it is true (returns True) or timeout seconds
+    have passed (returns False)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if predicate():
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(interval)
+
+
 def file_size(path):
     try:
         return os.path.getsize(path)
