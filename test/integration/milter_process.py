@@ -10,7 +10,6 @@ the socket, reload by SIGUSR1 (waiting for the "reloaded configuration" or
 about 5 s -- then SIGKILL), and the one-shot modes -D, -q and -t.
 """
 
-import atexit
 import os
 import shutil
 import signal
@@ -22,18 +21,6 @@ RELOAD_OK = "reloaded configuration"
 RELOAD_FAILED = "reload failed"
 LISTENING = "listening on"
 
-_live = set()
-
-
-def _stop_all_live():
-    for m in list(_live):
-        try:
-            m.stop()
-        except Exception:  # noqa: BLE001 -- last-chance cleanup
-            pass
-
-
-atexit.register(_stop_all_live)
 
 
 def find_binary(path=None):
@@ -130,7 +117,7 @@ class MilterProcess:
                                      stdout=self._logf, stderr=subprocess.STDOUT,
                                      start_new_session=True,
                                      preexec_fn=lambda: os.umask(0))
-        _live.add(self)
+        util.stop_at_exit(self)
         try:
             util.wait_for_text(self.log, LISTENING, offset=off, timeout=timeout,
                                alive=self.alive)
@@ -169,7 +156,7 @@ class MilterProcess:
         if self._logf is not None:
             self._logf.close()
             self._logf = None
-        _live.discard(self)
+        util.stopped(self)
         return rc
 
     def log_size(self):

@@ -19,7 +19,6 @@ Every started instance is also registered with atexit, so an interpreter
 that dies on an exception still stops it.
 """
 
-import atexit
 import json
 import os
 import pwd
@@ -36,18 +35,6 @@ POSTCONF = shutil.which("postconf") or "/usr/sbin/postconf"
 POSTMAP = shutil.which("postmap") or "/usr/sbin/postmap"
 POSTQUEUE = shutil.which("postqueue") or "/usr/sbin/postqueue"
 
-_live = set()
-
-
-def _stop_all_live():
-    for inst in list(_live):
-        try:
-            inst.stop()
-        except Exception:  # noqa: BLE001 -- last-chance cleanup, keep going
-            pass
-
-
-atexit.register(_stop_all_live)
 
 
 def available():
@@ -226,7 +213,7 @@ class PostfixInstance:
             return None
 
     def start(self, timeout=30):
-        _live.add(self)
+        util.stop_at_exit(self)
         self.started = True
         self._run([POSTFIX, "-c", self.etc, "start"])
         deadline = time.monotonic() + timeout
@@ -253,7 +240,7 @@ class PostfixInstance:
         """Stop the instance: `postfix stop`, then the master's PID by force
         if it is still there.  Idempotent; never raises for a dead instance."""
         if not self.started:
-            _live.discard(self)
+            util.stopped(self)
             return
         pid = self.master_pid or self._read_master_pid()
         try:
@@ -267,7 +254,7 @@ class PostfixInstance:
             if util.pid_alive(pid):
                 util.stop_pid(pid, timeout=5, sig=signal.SIGKILL)
         self.started = False
-        _live.discard(self)
+        util.stopped(self)
 
     def destroy(self):
         """stop() and remove the instance's directory."""

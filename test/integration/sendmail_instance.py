@@ -57,18 +57,6 @@ M4_REL = "usr/bin/m4"
 CF_REL = "usr/share/sendmail/cf"
 HOSTNAME_SUFFIX = "hm.test"
 
-_live = set()
-
-
-def _stop_all_live():
-    for inst in list(_live):
-        try:
-            inst.stop()
-        except Exception:  # noqa: BLE001 -- last-chance cleanup, keep going
-            pass
-
-
-atexit.register(_stop_all_live)
 
 
 class SendmailError(RuntimeError):
@@ -527,7 +515,7 @@ class SendmailInstance:
     def start(self, timeout=30):
         if self.sm is None:
             self.sm = prepared()
-        _live.add(self)
+        util.stop_at_exit(self)
         self.started = True
         self.syslog = SyslogCatcher(self.syslog_sock, self.maillog).start()
         argv = [self.sm.sendmail, "-C", self.cf, "-bD", "-q" + self.queue_interval,
@@ -580,7 +568,7 @@ class SendmailInstance:
             self.syslog.stop()
             self.syslog = None
         self.started = False
-        _live.discard(self)
+        util.stopped(self)
 
     def destroy(self):
         """stop() and remove the instance's directory."""

@@ -5,6 +5,7 @@ for a line in a growing log file, and stopping a process by PID.  Nothing
 here knows about a particular MTA.
 """
 
+import atexit
 import errno
 import os
 import signal
@@ -75,6 +76,32 @@ def wait_for_unix_socket(path, timeout=20.0, alive=None):
                 last = str(exc)
         time.sleep(0.05)
     raise TimeoutError("socket %s not ready after %.0fs (%s)" % (path, timeout, last))
+
+
+# Daemons a test started and has not stopped yet: stopped at interpreter
+# exit as a last resort (a test that fails or is interrupted still cleans up).
+_running = set()
+
+
+def stop_at_exit(obj):
+    """Remember obj (with a stop() method) to be stopped at exit."""
+    _running.add(obj)
+
+
+def stopped(obj):
+    """obj was stopped: forget it."""
+    _running.discard(obj)
+
+
+def _stop_running():
+    for obj in list(_running):
+        try:
+            obj.stop()
+        except Exception:  # noqa: BLE001 -- last-chance cleanup, keep going
+            pass
+
+
+atexit.register(_stop_running)
 
 
 def wait_until(predicate, timeout=20.0, interval=0.1):
