@@ -77,6 +77,8 @@ struct parse_ctx {
     char *base_dir; /* directory of the main file; NULL: it has none */
     char **files;   /* file names as shown in diagnostics */
     size_t nfiles, capfiles;
+    unsigned *last_line; /* of each file: its last line (1 when empty) */
+    size_t caplast;
     const char **interned; /* files[] interned in the builder */
     struct segment *segs;
     size_t nsegs, capsegs;
@@ -87,10 +89,18 @@ struct parse_ctx {
     unsigned *sec_lines;
     size_t nsec, capsec;
     size_t sec_seen;
-    int depth;          /* brace depth of the scan */
-    struct srcpos open; /* where the outermost open brace is */
-    int prev_tok;       /* last significant token (TOK_*) */
-    unsigned prev_line; /* and its buffer line */
+    int depth;                /* brace depth of the scan */
+    struct srcpos open;       /* where the outermost open brace is */
+    int prev_tok;             /* last significant token (TOK_*) */
+    unsigned prev_line;       /* and its buffer line */
+    struct srcpos postmaster; /* of the global postmaster; line 0: unset */
+};
+
+/* A `table` or `mailbox_table` file to load, and the line that names it. */
+struct table_file {
+    char *path; /* joined to the configuration's directory */
+    struct srcpos pos;
+    bool mailboxes;
 };
 
 enum { TOK_NONE, TOK_WORD, TOK_EQ, TOK_OTHER };
@@ -177,6 +187,10 @@ static struct srcpos ctx_map(const struct parse_ctx *c, int buf_line)
     }
     pos.file = c->segs[lo].file;
     pos.line = c->segs[lo].file_line + ((unsigned)buf_line - c->segs[lo].buf_line);
+    /* libconfuse's "premature end of file" is on the line after the last
+     * newline, the one load() adds: say the file's last line instead */
+    if (pos.file < c->nfiles && c->last_line != NULL && pos.line > c->last_line[pos.file])
+        pos.line = c->last_line[pos.file];
     return pos;
 }
 
@@ -235,10 +249,12 @@ static int add_segment(struct parse_ctx *c, unsigned file, unsigned file_line)
 
 static int add_file(struct parse_ctx *c, const char *name, unsigned *idx)
 {
-    if (grow((void **)&c->files, &c->capfiles, c->nfiles + 1, sizeof(*c->files)) != 0)
+    if (grow((void **)&c->files, &c->capfiles, c->nfiles + 1, sizeof(*c->files)) != 0 ||
+        grow((void **)&c->last_line, &c->caplast, c->nfiles + 1, sizeof(*c->last_line)) != 0)
         return -1;
     if ((c->files[c->nfiles] = strdup(name)) == NULL)
         return -1;
+    c->last_line[c->nfiles] = UINT_MAX; /* until the file has been read */
     *idx = (unsigned)c->nfiles++;
     return 0;
 }
@@ -559,6 +575,10 @@ static int pp_source(struct parse_ctx *c, const char *path, const char *text, si
         return -1;
     }
     rc = pp_text(c, text, len, file, level);
+    c->last_line[file] = 1;
+    for (size_t i = 0; i < len; i++)
+        if (text[i] == '\n' && i + 1 < len)
+            c->last_line[file]++;
     /* libconfuse itself accepts a section left open at the end */
     if (rc == 0 && level == 0 && c->depth > 0) {
         ctx_error(c, c->open, "'{' is never closed");
@@ -688,6 +708,15 @@ static int parse_located(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *re
     memcpy(lv->text, value, n + 1);
     *(void **)result = lv;
     return 0;
+}
+
+/* parse_located_file - a table file name: not empty, kept with its place
+ * so that a file that cannot be read is reported at the line naming it. */
+static int parse_located_file(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
+{
+    if (value[0] == '\0')
+        cb_error(cfg, "%s must not be empty", opt->name);
+    return parse_located(cfg, opt, value, result);
 }
 
 /*
@@ -908,8 +937,8 @@ static cfg_t *schema_new(void)
         CFG_BOOL("dry_run", cfg_false, CFGF_NONE),
         CFG_INT_CB("max_depth", TABLE_DEFAULT_MAX_DEPTH, CFGF_NONE, parse_bounded),
         CFG_INT_CB("max_targets", TABLE_DEFAULT_MAX_TARGETS, CFGF_NONE, parse_bounded),
-        CFG_STR_LIST_CB("table", 0, CFGF_NONE, parse_nonempty),
-        CFG_STR_LIST_CB("mailbox_table", 0, CFGF_NONE, parse_nonempty),
+        CFG_PTR_LIST_CB("table", 0, CFGF_NONE, parse_located_file, free),
+        CFG_PTR_LIST_CB("mailbox_table", 0, CFGF_NONE, parse_located_file, free),
         CFG_SEC("domain", domain_opts, sec_flags),
         CFG_SEC("mailbox", mailbox_opts, sec_flags),
         CFG_SEC("alias", alias_opts, sec_flags),
@@ -1311,17 +1340,14 @@ oom:
 
 /*
  * build - fill conf's settings and b's contents from a parsed cfg.  On
- * return *bp is the builder (NULL if it could not be made).  Problems are
+ * return *bp is the builder (NULL if it could not be made).  The table
+ * files (relative names joined to the configuration's directory) outlive
+ * cfg, for the loaders that run after cfg_free: *tables holds the
+ * mailbox_table files first, then the table files.  Problems are
  * reported; returns -1 only when the load must stop at once.
  */
-/*
- * build - the table builder from the parsed configuration.  The table file
- * names (relative ones joined to the configuration's directory) outlive
- * cfg, for the loaders that run after cfg_free: *tables holds the
- * mailbox_table files first (*nmailbox of them), then the table files.
- */
 static int build(struct parse_ctx *c, cfg_t *cfg, struct config *conf, struct table_builder **bp,
-                 char ***tables, size_t *ntables, size_t *nmailbox)
+                 struct table_file **tables, size_t *ntables)
 {
     struct table_settings s = {0};
     const struct located *pm = cfg_getptr(cfg, "postmaster");
@@ -1339,6 +1365,7 @@ static int build(struct parse_ctx *c, cfg_t *cfg, struct config *conf, struct ta
             ctx_error(c, pm->pos, "postmaster \"%s\": %s", pm->text, why);
         else
             s.postmaster = pmbuf;
+        c->postmaster = pm->pos;
     }
     if (nroles > 0 && (roles = calloc(nroles, sizeof(*roles))) == NULL)
         goto oom;
@@ -1361,14 +1388,17 @@ static int build(struct parse_ctx *c, cfg_t *cfg, struct config *conf, struct ta
     if (build_domains(c, cfg, b) != 0 || build_mailboxes(c, cfg, b) != 0 ||
         build_aliases(c, cfg, b) != 0)
         goto out;
-    *nmailbox = cfg_size(cfg, "mailbox_table");
-    *ntables = *nmailbox + cfg_size(cfg, "table");
+    size_t nmailbox = cfg_size(cfg, "mailbox_table");
+    *ntables = nmailbox + cfg_size(cfg, "table");
     if (*ntables > 0 && (*tables = calloc(*ntables, sizeof(**tables))) == NULL)
         goto oom;
     for (size_t i = 0; i < *ntables; i++) {
-        const char *name = i < *nmailbox ? cfg_getnstr(cfg, "mailbox_table", (unsigned)i)
-                                         : cfg_getnstr(cfg, "table", (unsigned)(i - *nmailbox));
-        if (((*tables)[i] = join_path(c->base_dir, name)) == NULL)
+        const struct located *lv = i < nmailbox
+                                       ? cfg_getnptr(cfg, "mailbox_table", (unsigned)i)
+                                       : cfg_getnptr(cfg, "table", (unsigned)(i - nmailbox));
+        (*tables)[i].pos = lv->pos;
+        (*tables)[i].mailboxes = i < nmailbox;
+        if (((*tables)[i].path = join_path(c->base_dir, lv->text)) == NULL)
             goto oom;
     }
     rc = 0;
@@ -1387,6 +1417,7 @@ static void ctx_free(struct parse_ctx *c)
     for (size_t i = 0; i < c->nfiles; i++)
         free(c->files[i]);
     free(c->files);
+    free(c->last_line);
     free(c->interned);
     free(c->segs);
     free(c->out);
@@ -1411,6 +1442,29 @@ static char *dir_of(const char *path)
 }
 
 /*
+ * load_table_file - add one `table` / `mailbox_table` file to b.  A file
+ * that cannot be read is reported at the configuration line naming it;
+ * what is wrong inside it, at its own file:line (virtual_map.c).
+ */
+static void load_table_file(struct parse_ctx *c, struct table_builder *b,
+                            const struct table_file *tf)
+{
+    const char *kind = tf->mailboxes ? "mailbox_table" : "table";
+    size_t len = 0;
+    char *text = read_all(tf->path, &len);
+
+    if (text == NULL) {
+        ctx_error(c, tf->pos, "%s file %s: %s", kind, tf->path, strerror(errno));
+        return;
+    }
+    if (tf->mailboxes)
+        virtual_map_load_mailboxes_buffer(b, tf->path, text, len, c->d);
+    else
+        virtual_map_load_buffer(b, tf->path, text, len, c->d);
+    free(text);
+}
+
+/*
  * load - config_load and config_load_buffer: the main file is read from
  * path when text is NULL, else it is the len bytes at text.
  */
@@ -1421,8 +1475,9 @@ static struct config *load(const char *path, const char *text, size_t len, struc
     struct config *conf = NULL;
     struct table_builder *b = NULL;
     struct table *t = NULL;
-    char **tables = NULL;
-    size_t ntables = 0, nmailbox = 0;
+    struct table_file *tables = NULL;
+    size_t ntables = 0;
+    struct validate_where where = {.settings_file = path};
     cfg_t *cfg = NULL;
     FILE *fp = NULL;
     bool ok = false;
@@ -1459,7 +1514,7 @@ static struct config *load(const char *path, const char *text, size_t len, struc
                 diag_add(d, DIAG_ERROR, path, 0, "cannot parse the configuration");
             /* a syntax error leaves sections half-read: build nothing from them */
             if (rc == CFG_SUCCESS)
-                ok = build(&c, cfg, conf, &b, &tables, &ntables, &nmailbox) == 0;
+                ok = build(&c, cfg, conf, &b, &tables, &ntables) == 0;
         }
     }
     if (fp != NULL)
@@ -1471,19 +1526,16 @@ static struct config *load(const char *path, const char *text, size_t len, struc
     if (!ok)
         goto out;
 
-    for (size_t i = 0; i < ntables; i++) {
-        if (i < nmailbox)
-            virtual_map_load_mailboxes(b, tables[i], d);
-        else
-            virtual_map_load(b, tables[i], d);
-    }
+    for (size_t i = 0; i < ntables; i++)
+        load_table_file(&c, b, &tables[i]);
     if (diag_count(d, DIAG_ERROR) != errors0)
         goto out;
     if ((t = table_builder_finish(b)) == NULL) {
         diag_add(d, DIAG_ERROR, path, 0, "out of memory");
         goto out;
     }
-    if (validate_table(t, b, d) > 0 || diag_count(d, DIAG_ERROR) != errors0) {
+    where.postmaster = ctx_loc(&c, c.postmaster);
+    if (validate_table_at(t, b, &where, d) > 0 || diag_count(d, DIAG_ERROR) != errors0) {
         table_unref(t);
         t = NULL;
         goto out;
@@ -1492,7 +1544,7 @@ static struct config *load(const char *path, const char *text, size_t len, struc
 
 out:
     for (size_t i = 0; i < ntables; i++)
-        free(tables[i]);
+        free(tables[i].path);
     free(tables);
     table_builder_free(b);
     ctx_free(&c);

@@ -62,6 +62,7 @@ struct vctx {
     const struct table_builder *b;
     struct diag *d;
     const struct table_settings *s;
+    const struct validate_where *w; /* NULL: no places for global settings */
     int errors;
     size_t nent, ndom;
     unsigned char *eflag, *dflag;
@@ -445,7 +446,8 @@ static void check_domains(struct vctx *c)
     struct table_loc none = {NULL, 0};
 
     if (c->s->postmaster != NULL)
-        c->global_pm_bad = check_target(c, none, "global postmaster", c->s->postmaster);
+        c->global_pm_bad = check_target(c, c->w != NULL ? c->w->postmaster : none,
+                                        "global postmaster", c->s->postmaster);
 
     for (size_t i = 0; i < c->ndom; i++) {
         const struct table_domain *d = table_domain_at(c->t, i);
@@ -480,6 +482,22 @@ static void check_domains(struct vctx *c)
     }
 }
 
+/* check_bare_postmaster - RCPT TO:<postmaster> goes to the global
+ * postmaster only; without one the MTA decides.  Said at line 1 of the
+ * settings file: the setting is missing, so there is no line of its own. */
+static void check_bare_postmaster(struct vctx *c)
+{
+    struct table_loc loc = {NULL, 1};
+
+    if (c->w == NULL || c->w->settings_file == NULL || c->s->postmaster != NULL || c->ndom == 0)
+        return;
+    loc.file = c->w->settings_file;
+    report(c, DIAG_WARNING, loc,
+           "no global postmaster: RCPT TO:<postmaster> (without a domain) will be passed to "
+           "the MTA; set postmaster = \"mailbox\" among the global settings of %s",
+           c->w->settings_file);
+}
+
 /* ---- entries that never match (check 5) -------------------------------- */
 
 static void check_outside(struct vctx *c)
@@ -498,11 +516,18 @@ static void check_outside(struct vctx *c)
 
 int validate_table(const struct table *t, const struct table_builder *b, struct diag *d)
 {
+    return validate_table_at(t, b, NULL, d);
+}
+
+int validate_table_at(const struct table *t, const struct table_builder *b,
+                      const struct validate_where *w, struct diag *d)
+{
     struct vctx c;
 
     memset(&c, 0, sizeof(c));
     c.t = t;
     c.b = b;
+    c.w = w;
     c.d = d;
     c.s = table_settings(t);
     c.nent = table_entry_count(t);
@@ -513,13 +538,15 @@ int validate_table(const struct table *t, const struct table_builder *b, struct 
     c.pos = malloc((c.nent + 1) * sizeof(*c.pos));
     c.stack = malloc((c.nent + 1) * sizeof(*c.stack));
     if (c.eflag == NULL || c.dflag == NULL || c.pos == NULL || c.stack == NULL) {
-        diag_add(d, DIAG_ERROR, NULL, 0, "out of memory while validating the table");
+        diag_add(d, DIAG_ERROR, w != NULL ? w->settings_file : NULL, 0,
+                 "out of memory while validating the table");
         c.errors++;
         goto out;
     }
     check_alias_domains(&c);
     check_entries(&c);
     check_domains(&c);
+    check_bare_postmaster(&c);
     check_outside(&c);
 out:
     policy_result_free(&c.r);
