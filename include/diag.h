@@ -26,12 +26,13 @@ void diag_free(struct diag *d);
 
 /*
  * diag_add - append one message, formatted as "file:line: text" for errors
- * and "file:line: warning: text" for warnings.  file may be NULL (then just
- * "text", or "warning: text"), line 0 leaves out the line number ("file:
- * text").  A level other than DIAG_WARNING counts as an error.  On
- * allocation failure (or when the format cannot be expanded) the message
- * is lost but the error count still grows, so an error is never silently
- * dropped from the verdict.  A NULL d is ignored.
+ * and "file:line: warning: text" for warnings, on one line: control bytes
+ * in it become \n, \r, \t or \xHH (bytes from 0x80 up are kept).  file
+ * may be NULL (then just "text", or "warning: text"), line 0 leaves out the
+ * line number ("file: text").  A level other than DIAG_WARNING counts as an
+ * error.  On allocation failure (or when the format cannot be expanded)
+ * the message is lost but the error count still grows, so an error is
+ * never silently dropped from the verdict.  A NULL d is ignored.
  */
 void diag_add(struct diag *d, enum diag_level level, const char *file, unsigned line,
               const char *fmt, ...) __attribute__((format(printf, 5, 6)));

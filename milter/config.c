@@ -1510,8 +1510,10 @@ static struct config *load(const char *path, const char *text, size_t len, struc
             diag_add(d, DIAG_ERROR, path, 0, "out of memory");
         } else {
             rc = cfg_parse_fp(cfg, fp);
+            /* libconfuse said nothing (an empty ${VAR} as an option name): say
+             * where its lexer stopped */
             if (rc != CFG_SUCCESS && diag_count(d, DIAG_ERROR) == errors0)
-                diag_add(d, DIAG_ERROR, path, 0, "cannot parse the configuration");
+                ctx_error(&c, ctx_map(&c, cfg->line), "cannot parse the configuration");
             /* a syntax error leaves sections half-read: build nothing from them */
             if (rc == CFG_SUCCESS)
                 ok = build(&c, cfg, conf, &b, &tables, &ntables) == 0;

@@ -2,12 +2,15 @@
  * diag.c - a list of configuration diagnostics (see diag.h).
  *
  * Owns a growable array of {level, formatted text}; every text is a copy
- * made here.  Counts are kept apart from the array so that a message lost
- * to allocation failure still counts.
+ * made here, one line long: control bytes (a newline inside a quoted
+ * value, say) are escaped, so that every line of output starts with its
+ * "file:line:".  Counts are kept apart from the array so that a message
+ * lost to allocation failure still counts.
  */
 #include "diag.h"
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +40,55 @@ void diag_free(struct diag *d)
         free(d->items[i].text);
     free(d->items);
     free(d);
+}
+
+/* escaped_size - the size of s with its control bytes escaped (see
+ * escape_controls), or 0 when it has none. */
+static size_t escaped_size(const char *s)
+{
+    size_t n = 0;
+    bool any = false;
+
+    for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
+        bool ctl = *p < 0x20 || *p == 0x7f;
+        bool short_form = *p == '\n' || *p == '\r' || *p == '\t';
+        any = any || ctl;
+        n += !ctl ? 1 : short_form ? 2 : 4;
+    }
+    return any ? n + 1 : 0;
+}
+
+/* escape_controls - text (freed here) with newline, CR and TAB as \n \r
+ * \t and other control bytes as \xHH, in a new string; NULL when out of
+ * memory.  UTF-8 and other high bytes stay as they are. */
+static char *escape_controls(char *text)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t size = escaped_size(text);
+    char *out, *o;
+
+    if (size == 0)
+        return text;
+    if ((out = malloc(size)) != NULL) {
+        o = out;
+        for (const unsigned char *p = (const unsigned char *)text; *p != '\0'; p++) {
+            if (*p >= 0x20 && *p != 0x7f) {
+                *o++ = (char)*p;
+                continue;
+            }
+            *o++ = '\\';
+            if (*p == '\n' || *p == '\r' || *p == '\t') {
+                *o++ = *p == '\n' ? 'n' : *p == '\r' ? 'r' : 't';
+            } else {
+                *o++ = 'x';
+                *o++ = hex[*p >> 4];
+                *o++ = hex[*p & 15];
+            }
+        }
+        *o = '\0';
+    }
+    free(text);
+    return out;
 }
 
 /*
@@ -76,6 +128,8 @@ static char *format_message(enum diag_level level, const char *file, unsigned li
     if (vsnprintf(text + flen + (size_t)plen, (size_t)tlen + 1, fmt, ap2) != tlen) {
         free(text);
         text = NULL;
+    } else {
+        text = escape_controls(text);
     }
 out:
     va_end(ap2);

@@ -109,6 +109,50 @@ START_TEST(test_format_arguments)
 }
 END_TEST
 
+/* One message, one line: control bytes from a value are escaped, so that
+ * every line of output begins with its place. */
+static const struct {
+    const char *file, *text, *want;
+} escape_cases[] = {
+    {"a.conf", "domain \"a\nb\": bad", "a.conf:4: domain \"a\\nb\": bad"},
+    {"a.conf", "cr\r tab\t", "a.conf:4: cr\\r tab\\t"},
+    {"a.conf", "nul-free \x01 and \x7f", "a.conf:4: nul-free \\x01 and \\x7f"},
+    {"a.conf", "caf\xc3\xa9 stays", "a.conf:4: caf\xc3\xa9 stays"},
+    {"a.conf", "back\\slash stays", "a.conf:4: back\\slash stays"},
+    {"new\nline.conf", "x", "new\\nline.conf:4: x"},
+    {"a.conf", "\n", "a.conf:4: \\n"},
+};
+
+START_TEST(test_escape)
+{
+    struct diag *d = diag_new();
+
+    ck_assert_ptr_nonnull(d);
+    diag_add(d, DIAG_ERROR, escape_cases[_i].file, 4, "%s", escape_cases[_i].text);
+    ck_assert_uint_eq(diag_size(d), 1);
+    ck_assert_str_eq(diag_text(d, 0), escape_cases[_i].want);
+    diag_free(d);
+}
+END_TEST
+
+/* Escaping needs a second allocation; when it fails the message is lost,
+ * its count is not. */
+START_TEST(test_escape_out_of_memory)
+{
+    struct diag *d = diag_new();
+
+    ck_assert_ptr_nonnull(d);
+    fail_in = 2; /* the formatted text succeeds, its escaped copy fails */
+    diag_add(d, DIAG_ERROR, "a.conf", 1, "two\nlines");
+    fail_in = 0;
+    ck_assert_uint_eq(diag_count(d, DIAG_ERROR), 1);
+    ck_assert_uint_eq(diag_size(d), 0);
+    diag_add(d, DIAG_ERROR, "a.conf", 2, "two\nlines");
+    ck_assert_str_eq(diag_text(d, 0), "a.conf:2: two\\nlines");
+    diag_free(d);
+}
+END_TEST
+
 START_TEST(test_copies)
 {
     struct diag *d = diag_new();
@@ -263,6 +307,7 @@ static Suite *diag_suite(void)
     tcase_add_loop_test(tc, test_format, 0, N(format_cases));
     tcase_add_test(tc, test_format_arguments);
     tcase_add_test(tc, test_copies);
+    tcase_add_loop_test(tc, test_escape, 0, N(escape_cases));
     suite_add_tcase(s, tc);
     tc = tcase_create("order_and_counts");
     tcase_add_test(tc, test_order_and_counts);
@@ -275,6 +320,7 @@ static Suite *diag_suite(void)
     tcase_add_test(tc, test_text_out_of_memory);
     tcase_add_test(tc, test_array_out_of_memory);
     tcase_add_test(tc, test_unformattable);
+    tcase_add_test(tc, test_escape_out_of_memory);
     suite_add_tcase(s, tc);
     return s;
 }
