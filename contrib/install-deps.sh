@@ -8,7 +8,7 @@ set -euo pipefail
 # The Sendmail suite fetches Sendmail, m4 and the libraries missing here
 # with apt-get download (nothing installed); it runs it under unshare with
 # a private mount namespace, hence unshare (util-linux) and mount.
-packages=(build-essential cmake pkg-config libmilter-dev libconfuse-dev check
+packages=(build-essential cmake pkg-config libmilter-dev libconfuse-dev libidn2-dev libunistring-dev check
           postfix swaks python3 unshare mount groff-base man-db
           clang libclang-rt-dev valgrind)
 missing=()

@@ -2,12 +2,20 @@
  * addr.h - envelope address parsing and normalisation.
  *
  * Owns the rules that turn the bytes an MTA hands over (RCPT TO argument,
- * configuration string) into a struct addr: brackets and source route
- * dropped, quoted local part reduced to its dot-atom form when it is one,
- * domain case-folded without its trailing dot, RFC 5321 length limits
- * enforced, the address extension located.  No heap: struct addr holds
- * fixed-size buffers, so parsing cannot fail for lack of memory and a
- * caller may keep one on its stack.
+ * {rcpt_addr} macro, configuration string) into a struct addr: brackets
+ * and source route dropped, quoted local part reduced to its dot-atom form
+ * when it is one, domain case-folded without its trailing dot, RFC 5321
+ * length limits enforced, the address extension located.
+ *
+ * SMTPUTF8 (RFC 6531) and IDN: bytes >= 0x80 must be well-formed UTF-8.  A
+ * UTF-8 local part is kept in Unicode NFC (so that composed and decomposed
+ * forms are one key; only ASCII letters are case-folded).  A domain with
+ * non-ASCII characters is converted to its A-label form (IDNA2008 with
+ * UTS #46 mapping, libidn2), so that "bücher.example" and
+ * "xn--bcher-kva.example" are one domain and every canonical address is
+ * deliverable by an MTA without SMTPUTF8.  struct addr holds fixed-size
+ * buffers; only the rare non-ASCII path allocates (inside libidn2 and
+ * libunistring), and fails with ADDR_ERR_RESOURCE when memory runs out.
  */
 #ifndef HOSTED_MILTER_ADDR_H
 #define HOSTED_MILTER_ADDR_H
@@ -32,8 +40,12 @@ enum addr_error {
     ADDR_ERR_LOCAL_LONG,  /* local part over 64 octets */
     ADDR_ERR_DOMAIN_LONG, /* domain over 255 octets */
     ADDR_ERR_CONTROL,     /* NUL, CR, LF or another control byte */
-    ADDR_ERR_EIGHTBIT,    /* a byte >= 0x80 (SMTPUTF8 is not supported) */
+    ADDR_ERR_UTF8,        /* bytes >= 0x80 that are not well-formed UTF-8 */
+    ADDR_ERR_IDN,         /* a non-ASCII domain that IDNA2008/UTS #46 refuses */
+    ADDR_ERR_RESOURCE,    /* out of memory converting a non-ASCII address */
 };
+/* The last code, for tables indexed by it. */
+#define ADDR_ERR_LAST ADDR_ERR_RESOURCE
 
 struct addr {
     /*
@@ -68,19 +80,22 @@ struct addr {
  * '-' in the set never for owner-* or *-request.
  *
  * Returns ADDR_OK and fills *out, or an error code with *out unspecified.
- * Reads at most len bytes; any byte string is safe input.
+ * Reads at most len bytes; any byte string is safe input.  Thread-safe.
  *
  * Details that callers may rely on:
  * - Checks run in this order, and the first failing one decides the code:
  *   control bytes anywhere (so CR/LF injection is always ADDR_ERR_CONTROL),
- *   8-bit bytes, brackets, emptiness, source route, local part, domain.
+ *   UTF-8 well-formedness, brackets, emptiness, source route, local part,
+ *   domain.
  *   Within the local part and the domain, syntax is checked before length.
  * - Nothing is trimmed: white space outside a quoted string is an error.
  * - The local part is strict RFC 5321: a leading, trailing or doubled dot
  *   in an unquoted local part ("a..b", ".a", "a.") is ADDR_ERR_LOCAL, even
  *   though some MTAs accept it; quote it ("a..b"@d) to use it.  The empty
  *   quoted string ""@d is valid.  The 64-octet limit applies to the
- *   unquoted content.
+ *   unquoted content, after NFC normalisation.
+ * - atext and quoted-string text include every non-ASCII character
+ *   (RFC 6531 UTF8-non-ascii).
  * - The domain follows the last '@' outside the quoted local part; the
  *   local part before it must be one dot-atom or one quoted string.
  * - "@domain" (a leading '@' and no ',' or ':' after the first hop) has no
@@ -99,6 +114,33 @@ enum addr_error addr_parse(struct addr *out, const char *text, size_t len, const
 
 /* addr_strerror - a short static English description of an addr_error. */
 const char *addr_strerror(enum addr_error err);
+
+/*
+ * addr_is_syntax_error - whether err says that the address is malformed
+ * (a 5.1.3 "bad destination mailbox address syntax"), as opposed to
+ * ADDR_OK or ADDR_ERR_RESOURCE (a transient failure of ours).
+ */
+bool addr_is_syntax_error(enum addr_error err);
+
+/*
+ * addr_domain_guess - the domain of a recipient that addr_parse refused,
+ * read as leniently as an MTA might: the text after the last '@', without
+ * trailing '>', white space, control bytes or dot, canonicalised like a
+ * parsed domain (folded, A-label) into out (ADDR_DOMAIN_MAX + 1 bytes).
+ * This is how a malformed address in a hosted domain is still recognised
+ * as ours, and refused rather than passed.  Returns ADDR_OK, or an error
+ * when no domain can be read (out is then "").
+ */
+enum addr_error addr_domain_guess(const char *text, size_t len, char *out);
+
+/*
+ * addr_domain_to_unicode - the U-label form of the canonical (A-label)
+ * domain into out (outsz bytes, NUL-terminated).  Returns 1 when the
+ * domain has A-labels and out differs from it, 0 when the domain is plain
+ * ASCII (out is then a copy), -1 when it cannot be converted or does not
+ * fit (out is then "").
+ */
+int addr_domain_to_unicode(const char *domain, char *out, size_t outsz);
 
 /*
  * addr_format - write the canonical "local@domain" (or "local" when bare)

@@ -21,14 +21,15 @@
 enum policy_action {
     POLICY_KEEP,     /* hosted, known, delivered as is */
     POLICY_REWRITE,  /* replace the recipient by the targets */
-    POLICY_REJECT,   /* 550 5.1.1 at RCPT */
+    POLICY_REJECT,   /* 550 5.1.1 (unknown) or 550 5.1.3 (bad syntax) at RCPT */
     POLICY_TEMPFAIL, /* 450 4.1.1 (domain choice) or 451 4.3.0 (limit, error) */
     POLICY_PASS,     /* not ours: the MTA decides */
 };
 
 /* The step that decided, for logs and -q debugging. */
 enum policy_rule {
-    RULE_UNPARSEABLE,     /* pass: the address did not parse */
+    RULE_UNPARSEABLE,     /* pass: the address did not parse and names no
+                             hosted domain (or a pass domain) */
     RULE_NOT_HOSTED,      /* pass: domain not hosted (or bare, not postmaster) */
     RULE_BARE_POSTMASTER, /* <postmaster> with no domain */
     RULE_EXACT,           /* step 3 */
@@ -40,6 +41,7 @@ enum policy_rule {
     RULE_LIMIT,           /* tempfail: depth or fan-out bound exceeded */
     RULE_BAD_TARGET,      /* tempfail: a target resolved to reject/tempfail */
     RULE_NO_MEMORY,       /* tempfail: allocation failed */
+    RULE_BAD_SYNTAX,      /* reject 5.1.3: malformed address in a hosted domain */
 };
 
 struct policy_result {
@@ -51,10 +53,14 @@ struct policy_result {
     const char *xstatus;
     /* Static English text: why rejected/tempfailed, or why passed. */
     const char *reason;
-    /* The recipient in canonical form, case kept, extension included; ""
-     * when it did not parse.  Safe to log and to quote in a reply: a
-     * parsed address holds no control or 8-bit bytes. */
+    /* The recipient in canonical form, case kept, extension included, the
+     * domain in A-label form; "" when it did not parse.  It holds no
+     * control bytes, but may hold UTF-8 (SMTPUTF8): escape it for logs. */
     char address[ADDR_TEXT_MAX + 1];
+    /* The recipient as a reply names it: the canonical form, or for an
+     * address that did not parse the text as given (bounded, brackets
+     * dropped); raw bytes, escaped by policy_format_reply. */
+    char shown[ADDR_TEXT_MAX + 1];
     /* For rewrite: the final, deduplicated recipients (policy_target). */
     size_t ntargets;
 
@@ -74,13 +80,30 @@ void policy_result_free(struct policy_result *r);
 /*
  * policy_resolve - decide what happens to the recipient text (len bytes,
  * as the MTA sent it: "<user@domain>", a source route, or bare) under
- * table t.  Fills *r and returns r->action.  Never fails: an unparseable
- * address is POLICY_PASS (rule RULE_UNPARSEABLE, reason says why), and an
- * internal failure is POLICY_TEMPFAIL, never a keep or a reject by
- * accident.  Thread-safe for distinct results over a shared table.
+ * table t.  Fills *r and returns r->action.  Never fails: an address that
+ * does not parse (or has an empty local part) is refused with 550 5.1.3
+ * (rule RULE_BAD_SYNTAX) when its domain, read leniently, is hosted and
+ * not a pass domain, else it is POLICY_PASS (RULE_UNPARSEABLE); reason
+ * says why.  An internal failure is POLICY_TEMPFAIL, never a keep or a
+ * reject by accident.  Thread-safe for distinct results over a shared
+ * table.
  */
 enum policy_action policy_resolve(const struct table *t, const char *text, size_t len,
                                   struct policy_result *r);
+
+/*
+ * policy_resolve_rcpt - the same for a recipient as an MTA hands it over:
+ * rcpt is the RCPT argument (argv[0]), mta_addr the MTA's own reading of
+ * it (the {rcpt_addr} macro; NULL when not sent).  The address of record
+ * is the MTA's reading, because that is what the MTA delivers: Postfix
+ * has already removed comments, spaces and backslashes there.  The RCPT
+ * argument decides instead when it is the bare <postmaster> (Postfix
+ * reports that as postmaster@$myorigin) and when mta_addr has no domain
+ * (Sendmail's local mailer).  A malformed address is refused when either
+ * text names a hosted domain.
+ */
+enum policy_action policy_resolve_rcpt(const struct table *t, const char *rcpt,
+                                       const char *mta_addr, struct policy_result *r);
 
 /* policy_target - the i-th target of a rewrite (i < r->ntargets); borrowed,
  * valid until the next policy_resolve or policy_result_free on r. */
@@ -94,8 +117,10 @@ bool policy_target_is_original(const struct policy_result *r, size_t i);
 /*
  * policy_format_reply - "550 5.1.1 <address>: Recipient address rejected:
  * reason" into buf (size bufsz), for reject/tempfail; with_address false
- * leaves out "<address>: " (Sendmail prefixes the address itself).
- * Returns the length, or 0 for other actions or a too-small buffer.
+ * leaves out "<address>: " (Sendmail prefixes the address itself).  The
+ * address is r->shown with control, non-ASCII and backslash bytes as
+ * \xHH, so a reply is always printable ASCII.  Returns the length, or 0
+ * for other actions or a too-small buffer.
  */
 size_t policy_format_reply(const struct policy_result *r, bool with_address, char *buf,
                            size_t bufsz);

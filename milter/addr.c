@@ -6,7 +6,18 @@
  */
 #include "addr.h"
 
+#include <errno.h>
+#include <idn2.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
+#include <uninorm.h>
+#include <unistr.h>
+
+/* A non-ASCII domain of at most this many octets is converted (each
+ * character is at most 4 UTF-8 octets; its A-label is checked against
+ * ADDR_DOMAIN_MAX afterwards). */
+#define IDN_INPUT_MAX (4 * ADDR_DOMAIN_MAX)
 
 /* A byte range of the input. */
 struct span {
@@ -29,11 +40,13 @@ static char fold_char(char c)
     return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
 }
 
-/* RFC 5321 atext: ALPHA DIGIT and the specials below.  A switch, not
- * strchr(): this runs for every byte of every recipient. */
+/* RFC 5321 atext: ALPHA DIGIT and the specials below, and with RFC 6531
+ * every UTF8-non-ascii octet (addr_parse has checked that they form
+ * well-formed UTF-8).  A switch, not strchr(): this runs for every byte of
+ * every recipient. */
 static int is_atext(unsigned char c)
 {
-    if (is_alpha(c) || is_digit(c))
+    if (is_alpha(c) || is_digit(c) || c >= 0x80)
         return 1;
     switch (c) {
     case '!':
@@ -100,15 +113,67 @@ static int equal_fold(const char *p, size_t n, const char *lit)
     return 1;
 }
 
+static enum addr_error check_domain(const char *s, size_t n, char *out, size_t *outlen);
+
+static int has_eightbit(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] >= 0x80)
+            return 1;
+    return 0;
+}
+
+/*
+ * idn_domain - a domain of n bytes with non-ASCII characters (well-formed
+ * UTF-8) to its canonical A-label form, checked by check_domain like any
+ * ASCII domain.  UTS #46 non-transitional mapping (case, width, NFC) is
+ * what browsers and Postfix's own IDNA support apply.
+ */
+static enum addr_error idn_domain(const char *s, size_t n, char *out, size_t *outlen)
+{
+    char in[IDN_INPUT_MAX + 1], scratch[ADDR_DOMAIN_MAX + 1];
+    uint8_t *alabel = NULL;
+    enum addr_error err;
+    size_t len, scratch_len;
+    int rc;
+
+    if (n > 0 && s[n - 1] == '.')
+        n--;
+    if (n == 0 || s[0] == '.')
+        return ADDR_ERR_DOMAIN;
+    if (n > IDN_INPUT_MAX)
+        return ADDR_ERR_DOMAIN_LONG;
+    memcpy(in, s, n);
+    in[n] = '\0';
+    rc = idn2_lookup_u8((const uint8_t *)in, &alabel, IDN2_NFC_INPUT | IDN2_NONTRANSITIONAL);
+    if (rc == IDN2_MALLOC)
+        return ADDR_ERR_RESOURCE;
+    if (rc == IDN2_TOO_BIG_DOMAIN)
+        return ADDR_ERR_DOMAIN_LONG;
+    if (rc != IDN2_OK)
+        return ADDR_ERR_IDN;
+    len = strlen((const char *)alabel);
+    /* The A-label must itself be a plain host name (no '@', no '[', ...). */
+    err = len == 0 || has_eightbit((const char *)alabel, len)
+              ? ADDR_ERR_IDN
+              : check_domain((const char *)alabel, len, out != NULL ? out : scratch,
+                             out != NULL ? outlen : &scratch_len);
+    idn2_free(alabel);
+    return err == ADDR_ERR_DOMAIN ? ADDR_ERR_IDN : err;
+}
+
 /*
  * check_domain - validate a host name or address literal of n bytes and,
- * when out is not NULL, write its canonical form there (folded, without the
- * trailing dot, NUL-terminated; out has ADDR_DOMAIN_MAX + 1 bytes).
+ * when out is not NULL, write its canonical form there (folded, A-label,
+ * without the trailing dot, NUL-terminated; out has ADDR_DOMAIN_MAX + 1
+ * bytes).
  */
 static enum addr_error check_domain(const char *s, size_t n, char *out, size_t *outlen)
 {
     if (n == 0)
         return ADDR_ERR_DOMAIN;
+    if (s[0] != '[' && has_eightbit(s, n))
+        return idn_domain(s, n, out, outlen);
     if (s[0] == '[') {
         if (n < 3 || s[n - 1] != ']')
             return ADDR_ERR_DOMAIN;
@@ -215,7 +280,7 @@ static enum addr_error parse_quoted(struct addr *out, const char *p, size_t n)
         char c = p[i];
         if (c == '\\')
             c = p[++i]; /* quoted_end() saw that it is there */
-        /* controls and 8-bit bytes were refused before: c is printable */
+        /* controls were refused before: c is printable or UTF-8 */
         if (clen < sizeof(content))
             content[clen] = c;
         clen++;
@@ -237,6 +302,35 @@ static enum addr_error parse_quoted(struct addr *out, const char *p, size_t n)
         out->local_len = o;
     }
     out->local[out->local_len] = '\0';
+    return ADDR_OK;
+}
+
+/*
+ * normalise_local - a local part with non-ASCII characters in Unicode NFC,
+ * so that the composed and decomposed spellings of one name are one key.
+ * The 64-octet limit applies to the result.
+ */
+static enum addr_error normalise_local(struct addr *out)
+{
+    uint8_t buf[sizeof(out->local)];
+    size_t n = sizeof(buf) - 1;
+    uint8_t *r;
+
+    if (!has_eightbit(out->local, out->local_len))
+        return ADDR_OK;
+    r = u8_normalize(UNINORM_NFC, (const uint8_t *)out->local, out->local_len, buf, &n);
+    if (r == NULL)
+        return errno == ENOMEM ? ADDR_ERR_RESOURCE : ADDR_ERR_UTF8;
+    if (r != buf) { /* longer than any valid local part */
+        free(r);
+        return ADDR_ERR_LOCAL_LONG;
+    }
+    /* A quoted form carries two quotes and possibly backslashes. */
+    if (n > (out->local[0] == '"' ? sizeof(buf) - 1 : (size_t)ADDR_LOCAL_MAX))
+        return ADDR_ERR_LOCAL_LONG;
+    memcpy(out->local, buf, n);
+    out->local[n] = '\0';
+    out->local_len = n;
     return ADDR_OK;
 }
 
@@ -277,9 +371,9 @@ enum addr_error addr_parse(struct addr *out, const char *text, size_t len, const
         if (c >= 0x80)
             eightbit = 1;
     }
-    /* Control bytes win over 8-bit ones wherever they are. */
-    if (eightbit)
-        return ADDR_ERR_EIGHTBIT;
+    /* Control bytes win over bad UTF-8 wherever they are. */
+    if (eightbit && u8_check((const uint8_t *)text, len) != NULL)
+        return ADDR_ERR_UTF8;
 
     m.p = text;
     m.n = len;
@@ -335,6 +429,8 @@ enum addr_error addr_parse(struct addr *out, const char *text, size_t len, const
         out->local[at] = '\0';
         out->local_len = at;
     }
+    if (eightbit && (err = normalise_local(out)) != ADDR_OK)
+        return err;
 
     if (at == m.n) {
         out->domain[0] = '\0';
@@ -369,10 +465,99 @@ const char *addr_strerror(enum addr_error err)
         return "domain longer than 255 octets";
     case ADDR_ERR_CONTROL:
         return "control character in address";
-    case ADDR_ERR_EIGHTBIT:
-        return "8-bit character in address";
+    case ADDR_ERR_UTF8:
+        return "invalid UTF-8 in address";
+    case ADDR_ERR_IDN:
+        return "domain is not a valid internationalized domain name";
+    case ADDR_ERR_RESOURCE:
+        return "out of memory";
     }
     return "unknown address error";
+}
+
+bool addr_is_syntax_error(enum addr_error err)
+{
+    return err != ADDR_OK && err != ADDR_ERR_RESOURCE;
+}
+
+/* Bytes an MTA might leave around a domain it has read past. */
+static int is_domain_trailer(unsigned char c)
+{
+    return c == '>' || c == ' ' || c == '\t' || c == '.' || c < 0x20 || c == 0x7f;
+}
+
+enum addr_error addr_domain_guess(const char *text, size_t len, char *out)
+{
+    size_t at = len, start, end = len, outlen;
+    enum addr_error err;
+
+    out[0] = '\0';
+    if (text == NULL)
+        return ADDR_ERR_EMPTY;
+    for (size_t i = 0; i < len; i++)
+        if (text[i] == '@')
+            at = i;
+    if (at == len)
+        return ADDR_ERR_DOMAIN;
+    start = at + 1;
+    while (end > start && is_domain_trailer((unsigned char)text[end - 1]))
+        end--;
+    while (start < end && (text[start] == ' ' || text[start] == '\t'))
+        start++;
+    if (start == end)
+        return ADDR_ERR_DOMAIN;
+    for (size_t i = start; i < end; i++)
+        if ((unsigned char)text[i] < 0x20 || text[i] == 0x7f)
+            return ADDR_ERR_CONTROL;
+    if (has_eightbit(text + start, end - start) &&
+        u8_check((const uint8_t *)text + start, end - start) != NULL)
+        return ADDR_ERR_UTF8;
+    err = check_domain(text + start, end - start, out, &outlen);
+    if (err != ADDR_OK)
+        out[0] = '\0';
+    return err;
+}
+
+/* Whether the folded domain has a label starting "xn--" (an A-label). */
+static int has_alabel(const char *domain)
+{
+    const char *p = domain;
+
+    for (;;) {
+        if (strncmp(p, "xn--", 4) == 0)
+            return 1;
+        if ((p = strchr(p, '.')) == NULL)
+            return 0;
+        p++;
+    }
+}
+
+int addr_domain_to_unicode(const char *domain, char *out, size_t outsz)
+{
+    char *ulabel = NULL;
+    int rc;
+    size_t n;
+
+    if (outsz == 0)
+        return -1;
+    out[0] = '\0';
+    if (!has_alabel(domain)) {
+        if ((n = strlen(domain)) >= outsz)
+            return -1;
+        memcpy(out, domain, n + 1);
+        return 0;
+    }
+    rc = idn2_to_unicode_8z8z(domain, &ulabel, 0);
+    if (rc != IDN2_OK)
+        return -1;
+    n = strlen(ulabel);
+    if (n >= outsz) {
+        idn2_free(ulabel);
+        return -1;
+    }
+    memcpy(out, ulabel, n + 1);
+    idn2_free(ulabel);
+    return strcmp(out, domain) != 0 ? 1 : 0;
 }
 
 size_t addr_format(const struct addr *a, bool with_extension, bool fold, char *buf, size_t bufsz)

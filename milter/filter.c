@@ -224,8 +224,10 @@ static sfsistat keep_emulated(struct conn *c, const char *qid, const char *rcpt)
 static sfsistat on_envrcpt(SMFICTX *ctx, char **argv)
 {
     struct conn *c = smfi_getpriv(ctx);
-    char mailer_name[] = "{rcpt_mailer}", qbuf[64], rcpt[RCPT_LOG_MAX];
+    char mailer_name[] = "{rcpt_mailer}", addr_name[] = "{rcpt_addr}", qbuf[64], rcpt[RCPT_LOG_MAX];
     const char *mailer = smfi_getsymval(ctx, mailer_name);
+    /* The MTA's own reading of the recipient: what it will deliver. */
+    const char *mta_addr = smfi_getsymval(ctx, addr_name);
     const char *qid = queue_id(ctx, qbuf, sizeof qbuf);
     const struct config *cfg;
     struct policy_result *r;
@@ -250,7 +252,7 @@ static sfsistat on_envrcpt(SMFICTX *ctx, char **argv)
     emulated = c->mta == RCPT_MTA_POSTFIX && mailer == NULL;
     cfg = daemon_config_get(c->cfg);
     r = &c->result;
-    switch (policy_resolve(cfg->table, argv[0], strlen(argv[0]), r)) {
+    switch (policy_resolve_rcpt(cfg->table, argv[0], mta_addr, r)) {
     case POLICY_KEEP:
     case POLICY_PASS:
         log_debug("%s: %s: rcpt=%s rule=%s%s%s", qid, policy_action_name(r->action), rcpt,

@@ -56,8 +56,9 @@ static void usage(FILE *out)
             "              targets for rewrite, the SMTP reply for reject and tempfail);\n"
             "              control, 8-bit and backslash bytes of the address print as \\xHH,\n"
             "              \\t, \\r, \\n\n"
-            "  -D          print the hosted domains, one per line, sorted (for Postfix\n"
-            "              relay_domains or Sendmail's relay-domains file)\n"
+            "  -D          print the hosted domains, one per line, sorted, an IDN domain\n"
+            "              in A-label and then U-label form (for Postfix relay_domains\n"
+            "              or Sendmail's relay-domains file)\n"
             "  -V          print the version\n"
             "  -h          print this help\n"
             "\n"
@@ -177,8 +178,14 @@ static int run_domains(const char *path)
     for (size_t i = 0; i < n; i++)
         names[i] = table_domain_at(cfg->table, i)->name;
     qsort(names, n, sizeof *names, cmp_str);
-    for (size_t i = 0; i < n; i++)
+    /* Postfix compares relay_domains as text and never converts between
+     * A-labels and U-labels, so an IDN domain is listed in both forms. */
+    for (size_t i = 0; i < n; i++) {
+        char unicode[4 * ADDR_DOMAIN_MAX + 1];
         printf("%s\n", names[i]);
+        if (addr_domain_to_unicode(names[i], unicode, sizeof unicode) == 1)
+            printf("%s\n", unicode);
+    }
     status = 0;
 out:
     free(names);

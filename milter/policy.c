@@ -77,6 +77,7 @@ static const char *const rule_text[] = {
     [RULE_LIMIT] = "limit",
     [RULE_BAD_TARGET] = "bad_target",
     [RULE_NO_MEMORY] = "no_memory",
+    [RULE_BAD_SYNTAX] = "bad_syntax",
 };
 
 const char *policy_action_name(enum policy_action a)
@@ -409,6 +410,11 @@ static enum policy_action finish(struct policy_result *r, enum policy_action act
     switch (action) {
     case POLICY_REJECT:
         r->status = "550";
+        if (rule == RULE_BAD_SYNTAX) {
+            /* r->reason says what is wrong with it */
+            r->xstatus = "5.1.3";
+            break;
+        }
         r->xstatus = "5.1.1";
         r->reason = "User unknown";
         break;
@@ -446,43 +452,79 @@ static enum policy_action fail_expansion(struct policy_result *r, enum expand_st
     return finish(r, POLICY_TEMPFAIL, rule);
 }
 
-enum policy_action policy_resolve(const struct table *t, const char *text, size_t len,
-                                  struct policy_result *r)
+/* show - the text (len bytes) as a reply names it: without its angle
+ * brackets, bounded (a longer one ends in "..."). */
+static void show(struct policy_result *r, const char *text, size_t len)
+{
+    const size_t max = sizeof(r->shown) - 1;
+
+    if (len > 0 && text[0] == '<') {
+        text++;
+        len--;
+    }
+    if (len > 0 && text[len - 1] == '>')
+        len--;
+    if (len > max) {
+        memcpy(r->shown, text, max - 3);
+        memcpy(r->shown + max - 3, "...", 4);
+        return;
+    }
+    memcpy(r->shown, text, len);
+    r->shown[len] = '\0';
+}
+
+/*
+ * malformed - the decision for a recipient that is no usable address
+ * (why says what is wrong): refused with 5.1.3 when text, or else other
+ * (another reading of it, may be NULL), names a hosted domain that is not
+ * a pass domain, so that the MTA never relays what the table cannot know;
+ * passed otherwise.
+ */
+static enum policy_action malformed(const struct table *t, const char *text, size_t len,
+                                    const char *other, const char *why, struct policy_result *r)
+{
+    char domain[ADDR_DOMAIN_MAX + 1];
+    const struct table_domain *d;
+
+    show(r, text, len);
+    r->reason = why;
+    if (addr_domain_guess(text, len, domain) != ADDR_OK &&
+        (other == NULL || addr_domain_guess(other, strlen(other), domain) != ADDR_OK))
+        return finish(r, POLICY_PASS, RULE_UNPARSEABLE);
+    if (table_domain_lookup(t, domain, strlen(domain), &d) != 1 || d->unknown == UNKNOWN_PASS)
+        return finish(r, POLICY_PASS, RULE_UNPARSEABLE);
+    return finish(r, POLICY_REJECT, RULE_BAD_SYNTAX);
+}
+
+static enum policy_action resolve_bare(const struct table *t, const struct addr *a,
+                                       struct policy_result *r)
 {
     const struct table_settings *s = table_settings(t);
     struct expansion x = {t, r, 0};
-    struct addr a, pm;
+    enum expand_status rc;
+    struct addr pm;
+
+    if (strcasecmp(a->local, "postmaster") != 0 || s->postmaster == NULL) {
+        r->reason = "no domain";
+        return finish(r, POLICY_PASS, RULE_NOT_HOSTED);
+    }
+    if (addr_parse(&pm, s->postmaster, strlen(s->postmaster), s->delimiters) != ADDR_OK)
+        return finish(r, POLICY_TEMPFAIL, RULE_BAD_TARGET);
+    if ((rc = expand_addr(&x, &pm, 1)) != EXPAND_OK)
+        return fail_expansion(r, rc == EXPAND_UNKNOWN_REJECT || rc == EXPAND_UNKNOWN_TEMPFAIL
+                                     ? EXPAND_BAD_TARGET
+                                     : rc);
+    return finish(r, POLICY_REWRITE, RULE_BARE_POSTMASTER);
+}
+
+static enum policy_action resolve_parsed(const struct table *t, const struct addr *a,
+                                         struct policy_result *r)
+{
+    struct expansion x = {t, r, 0};
     struct step st;
-    enum addr_error err;
     enum expand_status rc;
 
-    r->status = r->xstatus = r->reason = NULL;
-    r->ntargets = 0;
-    r->buflen = 0;
-    r->address[0] = '\0';
-    if ((err = addr_parse(&a, text, len, s->delimiters)) != ADDR_OK) {
-        r->reason = addr_strerror(err);
-        return finish(r, POLICY_PASS, RULE_UNPARSEABLE);
-    }
-    if (addr_format(&a, true, false, r->address, sizeof(r->address)) == 0)
-        return finish(r, POLICY_TEMPFAIL, RULE_BAD_TARGET);
-
-    /* 1. bare postmaster */
-    if (a.domain_len == 0) {
-        if (strcasecmp(a.local, "postmaster") != 0 || s->postmaster == NULL) {
-            r->reason = "no domain";
-            return finish(r, POLICY_PASS, RULE_NOT_HOSTED);
-        }
-        if (addr_parse(&pm, s->postmaster, strlen(s->postmaster), s->delimiters) != ADDR_OK)
-            return finish(r, POLICY_TEMPFAIL, RULE_BAD_TARGET);
-        if ((rc = expand_addr(&x, &pm, 1)) != EXPAND_OK)
-            return fail_expansion(r, rc == EXPAND_UNKNOWN_REJECT || rc == EXPAND_UNKNOWN_TEMPFAIL
-                                         ? EXPAND_BAD_TARGET
-                                         : rc);
-        return finish(r, POLICY_REWRITE, RULE_BARE_POSTMASTER);
-    }
-
-    if (lookup_step(t, &a, &st) < 0)
+    if (lookup_step(t, a, &st) < 0)
         return finish(r, POLICY_TEMPFAIL, RULE_BAD_TARGET);
     switch (st.match) {
     case MATCH_NOT_HOSTED:
@@ -501,7 +543,7 @@ enum policy_action policy_resolve(const struct table *t, const char *text, size_
         break;
     }
     x.visits = 1;
-    if ((rc = expand_step(&x, &a, &st, 0)) != EXPAND_OK)
+    if ((rc = expand_step(&x, a, &st, 0)) != EXPAND_OK)
         return fail_expansion(r, rc);
     /* "a -> a" alone: the address is delivered as it is. */
     if (r->ntargets == 1 && policy_target_is_original(r, 0))
@@ -509,16 +551,104 @@ enum policy_action policy_resolve(const struct table *t, const char *text, size_
     return finish(r, POLICY_REWRITE, st.rule);
 }
 
+/* resolve - policy_resolve of text, with other the second reading of the
+ * same recipient that malformed() may consult (or NULL). */
+static enum policy_action resolve(const struct table *t, const char *text, size_t len,
+                                  const char *other, struct policy_result *r)
+{
+    const struct table_settings *s = table_settings(t);
+    struct addr a;
+    enum addr_error err;
+
+    r->status = r->xstatus = r->reason = NULL;
+    r->ntargets = 0;
+    r->buflen = 0;
+    r->address[0] = '\0';
+    r->shown[0] = '\0';
+    if ((err = addr_parse(&a, text, len, s->delimiters)) != ADDR_OK) {
+        if (!addr_is_syntax_error(err)) {
+            show(r, text, len);
+            return finish(r, POLICY_TEMPFAIL, RULE_NO_MEMORY);
+        }
+        return malformed(t, text, len, other, addr_strerror(err), r);
+    }
+    /* ""@domain parses (a quoted string may be empty) but names nobody. */
+    if (a.local_len == 2 && a.local[0] == '"')
+        return malformed(t, text, len, other, "empty local part", r);
+    if (addr_format(&a, true, false, r->address, sizeof(r->address)) == 0)
+        return finish(r, POLICY_TEMPFAIL, RULE_BAD_TARGET);
+    memcpy(r->shown, r->address, sizeof(r->shown));
+    /* 1. bare postmaster */
+    if (a.domain_len == 0)
+        return resolve_bare(t, &a, r);
+    return resolve_parsed(t, &a, r);
+}
+
+enum policy_action policy_resolve(const struct table *t, const char *text, size_t len,
+                                  struct policy_result *r)
+{
+    return resolve(t, text, len, NULL, r);
+}
+
+/* Whether the RCPT argument is the bare <postmaster> (any case). */
+static bool is_bare_postmaster(const char *rcpt)
+{
+    size_t n = strlen(rcpt);
+
+    if (n >= 2 && rcpt[0] == '<' && rcpt[n - 1] == '>') {
+        rcpt++;
+        n -= 2;
+    }
+    return n == 10 && strncasecmp(rcpt, "postmaster", 10) == 0;
+}
+
+enum policy_action policy_resolve_rcpt(const struct table *t, const char *rcpt,
+                                       const char *mta_addr, struct policy_result *r)
+{
+    /* The MTA's reading decides when it has a domain; Sendmail's local
+     * mailer gives the user name alone, and <postmaster> is special. */
+    if (mta_addr != NULL && strchr(mta_addr, '@') != NULL && !is_bare_postmaster(rcpt))
+        return resolve(t, mta_addr, strlen(mta_addr), rcpt, r);
+    return resolve(t, rcpt, strlen(rcpt), mta_addr, r);
+}
+
+/* escape_into - s with bytes outside printable ASCII, and '\', as \xHH;
+ * returns the length, or 0 when it does not fit in bufsz. */
+static size_t escape_into(char *buf, size_t bufsz, const char *s)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t n = 0;
+
+    for (; *s != '\0'; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c >= 0x20 && c < 0x7f && c != '\\') {
+            if (n + 1 >= bufsz)
+                return 0;
+            buf[n++] = (char)c;
+        } else {
+            if (n + 4 >= bufsz)
+                return 0;
+            buf[n++] = '\\';
+            buf[n++] = 'x';
+            buf[n++] = hex[c >> 4];
+            buf[n++] = hex[c & 15];
+        }
+    }
+    buf[n] = '\0';
+    return n;
+}
+
 size_t policy_format_reply(const struct policy_result *r, bool with_address, char *buf,
                            size_t bufsz)
 {
+    char shown[4 * ADDR_TEXT_MAX + 1];
     int n;
 
     if (r->status == NULL || bufsz == 0)
         return 0;
-    if (with_address && r->address[0] != '\0')
+    if (with_address && r->shown[0] != '\0' && escape_into(shown, sizeof(shown), r->shown) > 0)
         n = snprintf(buf, bufsz, "%s %s <%s>: Recipient address rejected: %s", r->status,
-                     r->xstatus, r->address, r->reason);
+                     r->xstatus, shown, r->reason);
     else
         n = snprintf(buf, bufsz, "%s %s Recipient address rejected: %s", r->status, r->xstatus,
                      r->reason);

@@ -290,7 +290,8 @@ static enum addr_error parse_domain(const char *s, size_t n, char *out)
     if (err == ADDR_OK && a.domain_len == 0)
         err = ADDR_ERR_DOMAIN;
     if (err != ADDR_OK)
-        return err == ADDR_ERR_CONTROL || err == ADDR_ERR_EIGHTBIT || err == ADDR_ERR_DOMAIN_LONG
+        return err == ADDR_ERR_CONTROL || err == ADDR_ERR_UTF8 || err == ADDR_ERR_IDN ||
+                       err == ADDR_ERR_RESOURCE || err == ADDR_ERR_DOMAIN_LONG
                    ? err
                    : ADDR_ERR_DOMAIN;
     memcpy(out, a.domain, a.domain_len + 1);

@@ -150,11 +150,26 @@ static const struct parse_case error_cases[] = {
     BAD("\"a\x01\"@c.example", ADDR_ERR_CONTROL),
     BAD("\x80<\n", ADDR_ERR_CONTROL),
     BAD("<a@b.example\x1b>", ADDR_ERR_CONTROL),
-    BAD("j\xc3\xb6rg@example.com", ADDR_ERR_EIGHTBIT),
-    BAD("u@\xe4.example", ADDR_ERR_EIGHTBIT),
-    BAD("\"\xff\"@b.example", ADDR_ERR_EIGHTBIT),
-    BAD("<\x80>", ADDR_ERR_EIGHTBIT),
-    BAD("\xff<", ADDR_ERR_EIGHTBIT),
+    /* bytes >= 0x80 must be well-formed UTF-8 */
+    BAD("u@\xe4.example", ADDR_ERR_UTF8),
+    BAD("\"\xff\"@b.example", ADDR_ERR_UTF8),
+    BAD("<\x80>", ADDR_ERR_UTF8),
+    BAD("\xff<", ADDR_ERR_UTF8),
+    BAD("j\xc3@example.com", ADDR_ERR_UTF8),             /* truncated sequence */
+    BAD("j\xc0\xafrg@example.com", ADDR_ERR_UTF8),       /* overlong '/' */
+    BAD("j\xed\xa0\x80@example.com", ADDR_ERR_UTF8),     /* surrogate */
+    BAD("j\xf4\x90\x80\x80@example.com", ADDR_ERR_UTF8), /* above U+10FFFF */
+    /* a UTF-8 local part is still a dot-atom of at most 64 octets */
+    BAD("j\xc3\xb6..rg@example.com", ADDR_ERR_LOCAL),
+    BAD("\xc3\xb6\xc3\xb6\xc3\xb6\xc3\xb6\xc3\xb6\xc3\xb6\xc3\xb6\xc3\xb6"
+        "\xc3\xb6\xc3\xb6\xc3\xb6\xc3\xb6\xc3\xb6\xc3\xb6\xc3\xb6\xc3\xb6"
+        "\xc3\xb6\xc3\xb6\xc3\xb6\xc3\xb6\xc3\xb6\xc3\xb6\xc3\xb6\xc3\xb6"
+        "\xc3\xb6\xc3\xb6\xc3\xb6\xc3\xb6\xc3\xb6\xc3\xb6\xc3\xb6\xc3\xb6x@d.example",
+        ADDR_ERR_LOCAL_LONG),
+    /* IDNA2008 refuses these as domain names */
+    BAD("u@a\xef\xbf\xbd.example", ADDR_ERR_IDN),
+    BAD("u@\xc3\xa4-.example", ADDR_ERR_IDN),
+    BAD("u@\xc3\xa4..example", ADDR_ERR_IDN),
 };
 
 START_TEST(test_errors)
@@ -164,6 +179,27 @@ START_TEST(test_errors)
 END_TEST
 
 static const struct parse_case form_cases[] = {
+    /* SMTPUTF8 local parts (NFC) and IDN domains (A-label, UTS #46 mapped) */
+    OK("j\xc3\xb6rg@example.com", "j\xc3\xb6rg", "example.com"),
+    OK("<J\xc3\x96rg@Example.COM>", "J\xc3\x96rg", "example.com"),
+    OK("jo\xcc\x88rg@example.com", "j\xc3\xb6rg", "example.com"),
+    OK("\"j\xc3\xb6 rg\"@example.com", "\"j\xc3\xb6 rg\"", "example.com"),
+    OK("anna@b\xc3\xbc"
+       "cher.example",
+       "anna", "xn--bcher-kva.example"),
+    OK("anna@B\xc3\x9c"
+       "CHER.Example.",
+       "anna", "xn--bcher-kva.example"),
+    OK("anna@bu\xcc\x88"
+       "cher.example",
+       "anna", "xn--bcher-kva.example"),
+    OK("anna@XN--BCHER-KVA.example", "anna", "xn--bcher-kva.example"),
+    OK("<@b\xc3\xbc"
+       "cher.example:anna@x.example>",
+       "anna", "x.example"),
+    OK("\xd0\xb8\xd0\xb2\xd0\xb0\xd0\xbd@\xd0\xbf\xd1\x80\xd0\xb8\xd0\xbc\xd0\xb5\xd1\x80."
+       "\xd1\x80\xd1\x84",
+       "\xd0\xb8\xd0\xb2\xd0\xb0\xd0\xbd", "xn--e1afmkfd.xn--p1ai"),
     OK("<user@Example.COM>", "user", "example.com"),
     OK("user@Example.COM", "user", "example.com"),
     OK("<User.Name@EXAMPLE.com>", "User.Name", "example.com"),
@@ -547,9 +583,9 @@ END_TEST
 
 START_TEST(test_strerror)
 {
-    const char *seen[ADDR_ERR_EIGHTBIT + 1];
+    const char *seen[ADDR_ERR_LAST + 1];
 
-    for (int e = ADDR_OK; e <= ADDR_ERR_EIGHTBIT; e++) {
+    for (int e = ADDR_OK; e <= ADDR_ERR_LAST; e++) {
         seen[e] = addr_strerror((enum addr_error)e);
         ck_assert_ptr_nonnull(seen[e]);
         ck_assert_uint_gt(strlen(seen[e]), 0);
@@ -600,7 +636,7 @@ static const char *fuzz_one(const char *in, size_t len, const char *delims, size
     enum addr_error err = parse_exact(&a, in, len, delims);
 
     if (err != ADDR_OK)
-        return err <= ADDR_ERR_EIGHTBIT ? NULL : "unknown error code";
+        return err <= ADDR_ERR_LAST ? NULL : "unknown error code";
     (*ok)++;
     if (a.local_len >= sizeof(a.local) || a.domain_len > ADDR_DOMAIN_MAX ||
         a.base_len > a.local_len)
@@ -611,8 +647,11 @@ static const char *fuzz_one(const char *in, size_t len, const char *delims, size
     if (n == 0)
         return "canonical form does not fit ADDR_TEXT_MAX";
     for (size_t i = 0; i < n; i++)
-        if ((unsigned char)out[i] < 0x20 || (unsigned char)out[i] >= 0x7f)
-            return "control or 8-bit byte in the canonical form";
+        if ((unsigned char)out[i] < 0x20 || (unsigned char)out[i] == 0x7f)
+            return "control byte in the canonical form";
+    for (size_t i = 0; i < a.domain_len; i++)
+        if ((unsigned char)a.domain[i] >= 0x80)
+            return "non-ASCII byte in the canonical domain";
     /* idempotence: the canonical form is its own canonical form */
     if (parse_exact(&b, out, n, delims) != ADDR_OK)
         return "canonical form does not parse";
@@ -709,6 +748,63 @@ START_TEST(test_fuzz)
 }
 END_TEST
 
+/* addr_domain_guess: the domain of a recipient addr_parse refused. */
+static const struct {
+    const char *in;
+    enum addr_error err;
+    const char *domain;
+} guess_cases[] = {
+    {"<nob ody@Corp.Example>", ADDR_OK, "corp.example"},
+    {"<nobody(x)@corp.example>", ADDR_OK, "corp.example"},
+    {"<nobody@corp.example >", ADDR_OK, "corp.example"},
+    {"<.bob@corp.example.>", ADDR_OK, "corp.example"},
+    {"<@corp.example>", ADDR_OK, "corp.example"},
+    {"nobody@@corp.example", ADDR_OK, "corp.example"},
+    {"\"a@b\"@corp.example", ADDR_OK, "corp.example"},
+    {"j\xff\xfe@b\xc3\xbc"
+     "cher.example",
+     ADDR_OK, "xn--bcher-kva.example"},
+    {"<bob@corp.example\x01>", ADDR_OK, "corp.example"},
+    {"bob@corp\x01.example", ADDR_ERR_CONTROL, ""},
+    {"bob@b\xff"
+     "cher.example",
+     ADDR_ERR_UTF8, ""},
+    {"postmaster", ADDR_ERR_DOMAIN, ""},
+    {"<bob@>", ADDR_ERR_DOMAIN, ""},
+    {"bob@corp..example", ADDR_ERR_DOMAIN, ""},
+    {"", ADDR_ERR_DOMAIN, ""},
+};
+
+START_TEST(test_domain_guess)
+{
+    char out[ADDR_DOMAIN_MAX + 1];
+    const char *in = guess_cases[_i].in;
+    enum addr_error err = addr_domain_guess(in, strlen(in), out);
+
+    ck_assert_msg(err == guess_cases[_i].err, "%s: got %s", in, addr_strerror(err));
+    ck_assert_str_eq(out, guess_cases[_i].domain);
+}
+END_TEST
+
+START_TEST(test_domain_to_unicode)
+{
+    char out[ADDR_DOMAIN_MAX + 1], tiny[4];
+
+    ck_assert_int_eq(addr_domain_to_unicode("xn--bcher-kva.example", out, sizeof(out)), 1);
+    ck_assert_str_eq(out, "b\xc3\xbc"
+                          "cher.example");
+    ck_assert_int_eq(addr_domain_to_unicode("mail.xn--bcher-kva.example", out, sizeof(out)), 1);
+    ck_assert_str_eq(out, "mail.b\xc3\xbc"
+                          "cher.example");
+    ck_assert_int_eq(addr_domain_to_unicode("corp.example", out, sizeof(out)), 0);
+    ck_assert_str_eq(out, "corp.example");
+    ck_assert_int_eq(addr_domain_to_unicode("xn--.example", out, sizeof(out)), -1);
+    ck_assert_str_eq(out, "");
+    ck_assert_int_eq(addr_domain_to_unicode("corp.example", tiny, sizeof(tiny)), -1);
+    ck_assert_int_eq(addr_domain_to_unicode("xn--bcher-kva.example", tiny, sizeof(tiny)), -1);
+}
+END_TEST
+
 #define N(table) ((int)(sizeof(table) / sizeof(*(table))))
 
 static Suite *addr_suite(void)
@@ -736,6 +832,10 @@ static Suite *addr_suite(void)
     tc = tcase_create("format");
     tcase_add_loop_test(tc, test_format, 0, N(format_cases));
     tcase_add_test(tc, test_format_small_buffer);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("idn");
+    tcase_add_loop_test(tc, test_domain_guess, 0, N(guess_cases));
+    tcase_add_test(tc, test_domain_to_unicode);
     suite_add_tcase(s, tc);
     tc = tcase_create("fold");
     tcase_add_test(tc, test_fold);

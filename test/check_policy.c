@@ -75,6 +75,7 @@ static struct table *build_fixture(unsigned max_depth, unsigned max_targets)
     domain(b, "loop1.example", NULL, "loop2.example", NULL, -1);
     domain(b, "loop2.example", NULL, "loop1.example", NULL, -1);
     domain(b, "tempalias.example", NULL, "temp.example", NULL, -1);
+    domain(b, "xn--bcher-kva.example", NULL, NULL, NULL, -1); /* bücher.example */
 
     const char *mailboxes[] = {"admin", "hostmaster", "info", "bob", "carol", "alice"};
     for (size_t i = 0; i < sizeof(mailboxes) / sizeof(mailboxes[0]); i++) {
@@ -82,6 +83,8 @@ static struct table *build_fixture(unsigned max_depth, unsigned max_targets)
         snprintf(a, sizeof(a), "%s@corp.example", mailboxes[i]);
         add(b, TABLE_MAILBOX, a, NULL);
     }
+    add(b, TABLE_MAILBOX, "j\xc3\xb6rg@corp.example", NULL);
+    add(b, TABLE_MAILBOX, "anna@xn--bcher-kva.example", NULL);
     add(b, TABLE_SECONDARY, "alice@example.org", "alice@corp.example", NULL);
     add(b, TABLE_SECONDARY, "a.smith@example.org", "alice@corp.example", NULL);
     add(b, TABLE_ALIAS, "sales@example.org", "bob@corp.example", "carol@corp.example", NULL);
@@ -142,10 +145,14 @@ static const struct row rows[] = {
     /* 2. not hosted, unparseable */
     {"<someone@elsewhere.example>", POLICY_PASS, RULE_NOT_HOSTED, ""},
     {"<bob@sub.corp.example>", POLICY_PASS, RULE_NOT_HOSTED, ""},
-    {"<bob@corp.example", POLICY_PASS, RULE_UNPARSEABLE, ""},
+    {"<bob@elsewhere.example", POLICY_PASS, RULE_UNPARSEABLE, ""},
+    {"<nobody(x)@elsewhere.example>", POLICY_PASS, RULE_UNPARSEABLE, ""},
     {"", POLICY_PASS, RULE_UNPARSEABLE, ""},
     {"<>", POLICY_PASS, RULE_UNPARSEABLE, ""},
-    {"<bob@corp.example>\r\nRCPT TO:<x@y>", POLICY_PASS, RULE_UNPARSEABLE, ""},
+    {"<bob@corp.example>\r\nRCPT TO:<x@y.example>", POLICY_PASS, RULE_UNPARSEABLE, ""},
+    {"<x@y.example>\r\nRCPT TO:<bob@corp.example>", POLICY_REJECT, RULE_BAD_SYNTAX,
+     "550 5.1.3 <x@y.example>\\x0d\\x0aRCPT TO:<bob@corp.example>: Recipient address rejected: "
+     "control character in address"},
     /* 3. exact: mailboxes, secondary addresses, aliases */
     {"<bob@corp.example>", POLICY_KEEP, RULE_EXACT, ""},
     {"<Bob@CORP.Example.>", POLICY_KEEP, RULE_EXACT, ""},
@@ -218,6 +225,67 @@ static const struct row rows[] = {
      "later"},
     {"<nobody@legacy.example>", POLICY_PASS, RULE_UNKNOWN, ""},
     {"<help@legacy.example>", POLICY_REWRITE, RULE_EXACT, "bob@corp.example"},
+    /* malformed in a hosted domain: refused 5.1.3, never passed; in a pass
+     * domain passed; the reply escapes what it quotes */
+    {"<bob@corp.example", POLICY_REJECT, RULE_BAD_SYNTAX,
+     "550 5.1.3 <bob@corp.example>: Recipient address rejected: unbalanced or misplaced angle "
+     "brackets"},
+    {"<nobody(x)@corp.example>", POLICY_REJECT, RULE_BAD_SYNTAX,
+     "550 5.1.3 <nobody(x)@corp.example>: Recipient address rejected: malformed local part"},
+    {"<nobody @corp.example>", POLICY_REJECT, RULE_BAD_SYNTAX,
+     "550 5.1.3 <nobody @corp.example>: Recipient address rejected: malformed local part"},
+    {"<nob\\ody@corp.example>", POLICY_REJECT, RULE_BAD_SYNTAX,
+     "550 5.1.3 <nob\\x5cody@corp.example>: Recipient address rejected: malformed local part"},
+    {"<nobody@corp.example >", POLICY_REJECT, RULE_BAD_SYNTAX,
+     "550 5.1.3 <nobody@corp.example >: Recipient address rejected: malformed domain"},
+    {"<.bob@corp.example>", POLICY_REJECT, RULE_BAD_SYNTAX,
+     "550 5.1.3 <.bob@corp.example>: Recipient address rejected: malformed local part"},
+    {"<bob..x@example.org>", POLICY_REJECT, RULE_BAD_SYNTAX,
+     "550 5.1.3 <bob..x@example.org>: Recipient address rejected: malformed local part"},
+    {"<@corp.example>", POLICY_REJECT, RULE_BAD_SYNTAX,
+     "550 5.1.3 <@corp.example>: Recipient address rejected: malformed local part"},
+    {"<\"\"@corp.example>", POLICY_REJECT, RULE_BAD_SYNTAX,
+     "550 5.1.3 <\"\"@corp.example>: Recipient address rejected: empty local part"},
+    {"<\".bob\"@corp.example>", POLICY_REJECT, RULE_UNKNOWN,
+     "550 5.1.1 <\".bob\"@corp.example>: Recipient address rejected: User unknown"},
+    {"<x12345678901234567890123456789012345678901234567890123456789012345@corp.example>",
+     POLICY_REJECT, RULE_BAD_SYNTAX,
+     "550 5.1.3 <x12345678901234567890123456789012345678901234567890123456789012345@corp.example>: "
+     "Recipient address rejected: local part longer than 64 octets"},
+    {"<bob@corp.example\x01>", POLICY_REJECT, RULE_BAD_SYNTAX,
+     "550 5.1.3 <bob@corp.example\\x01>: Recipient address rejected: control character in "
+     "address"},
+    {"<.x@temp.example>", POLICY_REJECT, RULE_BAD_SYNTAX,
+     "550 5.1.3 <.x@temp.example>: Recipient address rejected: malformed local part"},
+    {"<.x@legacy.example>", POLICY_PASS, RULE_UNPARSEABLE, ""},
+    {"<\"\"@legacy.example>", POLICY_PASS, RULE_UNPARSEABLE, ""},
+    /* SMTPUTF8 local parts; IDN domains in either form */
+    {"<j\xc3\xb6rg@corp.example>", POLICY_KEEP, RULE_EXACT, ""},
+    {"<J\xc3\xb6rg@Corp.Example>", POLICY_KEEP, RULE_EXACT, ""},
+    {"<jo\xcc\x88rg@corp.example>", POLICY_KEEP, RULE_EXACT, ""},
+    {"<j\xc3\xbcrgen@corp.example>", POLICY_REJECT, RULE_UNKNOWN,
+     "550 5.1.1 <j\\xc3\\xbcrgen@corp.example>: Recipient address rejected: User unknown"},
+    {"<j\xffrg@corp.example>", POLICY_REJECT, RULE_BAD_SYNTAX,
+     "550 5.1.3 <j\\xffrg@corp.example>: Recipient address rejected: invalid UTF-8 in address"},
+    {"<anna@b\xc3\xbc"
+     "cher.example>",
+     POLICY_KEEP, RULE_EXACT, ""},
+    {"<Anna@B\xc3\x9c"
+     "CHER.example>",
+     POLICY_KEEP, RULE_EXACT, ""},
+    {"<anna@xn--bcher-kva.example>", POLICY_KEEP, RULE_EXACT, ""},
+    {"<nobody@b\xc3\xbc"
+     "cher.example>",
+     POLICY_REJECT, RULE_UNKNOWN,
+     "550 5.1.1 <nobody@xn--bcher-kva.example>: Recipient address rejected: User unknown"},
+    {"<postmaster@b\xc3\xbc"
+     "cher.example>",
+     POLICY_REWRITE, RULE_ROLE, "admin@corp.example"},
+    {"<.x@b\xc3\xbc"
+     "cher.example>",
+     POLICY_REJECT, RULE_BAD_SYNTAX,
+     "550 5.1.3 <.x@b\\xc3\\xbc"
+     "cher.example>: Recipient address rejected: malformed local part"},
     /* loops and broken targets are tempfails, never an accept */
     {"<loop-a@hosted.example>", POLICY_TEMPFAIL, RULE_LIMIT,
      "451 4.3.0 <loop-a@hosted.example>: Recipient address rejected: Temporary lookup failure "
@@ -241,6 +309,75 @@ static void detail_of(const struct policy_result *r, char *buf, size_t size)
         ck_assert_uint_gt(policy_format_reply(r, true, buf, size), 0);
     }
 }
+
+/* policy_resolve_rcpt: the RCPT argument and the MTA's {rcpt_addr}. */
+static const struct rcpt_row {
+    const char *rcpt, *mta_addr;
+    enum policy_action action;
+    enum policy_rule rule;
+    const char *detail;
+} rcpt_rows[] = {
+    /* Postfix: comments, spaces and backslashes are gone from its reading */
+    {"<nobody(x)@corp.example>", "nobody@corp.example", POLICY_REJECT, RULE_UNKNOWN,
+     "550 5.1.1 <nobody@corp.example>: Recipient address rejected: User unknown"},
+    {"<nobody @corp.example>", "nobody@corp.example", POLICY_REJECT, RULE_UNKNOWN,
+     "550 5.1.1 <nobody@corp.example>: Recipient address rejected: User unknown"},
+    {"<postmaster(x)@corp.example>", "postmaster@corp.example", POLICY_REWRITE, RULE_ROLE,
+     "hostmaster@corp.example"},
+    {"<ali\\ce@example.org>", "alice@example.org", POLICY_REWRITE, RULE_EXACT,
+     "alice@corp.example"},
+    {"<sales @example.org>", "sales@example.org", POLICY_REWRITE, RULE_EXACT,
+     "bob@corp.example,carol@corp.example"},
+    /* Postfix quotes what is no dot-atom */
+    {"<.bob@corp.example>", "\".bob\"@corp.example", POLICY_REJECT, RULE_UNKNOWN,
+     "550 5.1.1 <\".bob\"@corp.example>: Recipient address rejected: User unknown"},
+    {"<@corp.example>", "\"\"@corp.example", POLICY_REJECT, RULE_BAD_SYNTAX,
+     "550 5.1.3 <\"\"@corp.example>: Recipient address rejected: empty local part"},
+    /* an unquoted reading that does not parse: refused by its domain */
+    {"<.bob@corp.example>", ".bob@corp.example", POLICY_REJECT, RULE_BAD_SYNTAX,
+     "550 5.1.3 <.bob@corp.example>: Recipient address rejected: malformed local part"},
+    {"<x(@corp.example>", "garbage", POLICY_REJECT, RULE_BAD_SYNTAX,
+     "550 5.1.3 <x(@corp.example>: Recipient address rejected: malformed local part"},
+    /* <postmaster>: Postfix says postmaster@$myorigin, Sendmail postmaster */
+    {"<postmaster>", "postmaster@mta.example", POLICY_REWRITE, RULE_BARE_POSTMASTER,
+     "admin@corp.example"},
+    {"<PostMaster>", "postmaster", POLICY_REWRITE, RULE_BARE_POSTMASTER, "admin@corp.example"},
+    /* Postfix appends @$myorigin to another bare name: its reading counts */
+    {"<bob>", "bob@corp.example", POLICY_KEEP, RULE_EXACT, ""},
+    {"<nobody>", "nobody@corp.example", POLICY_REJECT, RULE_UNKNOWN,
+     "550 5.1.1 <nobody@corp.example>: Recipient address rejected: User unknown"},
+    /* Sendmail's local mailer: a user name only; the argument counts */
+    {"<alice@example.org>", "alice", POLICY_REWRITE, RULE_EXACT, "alice@corp.example"},
+    {"<alice@example.org>", "", POLICY_REWRITE, RULE_EXACT, "alice@corp.example"},
+    {"<alice@example.org>", NULL, POLICY_REWRITE, RULE_EXACT, "alice@corp.example"},
+    /* IDN: Postfix hands the U-label over as the client sent it */
+    {"<anna@b\xc3\xbc"
+     "cher.example>",
+     "anna@b\xc3\xbc"
+     "cher.example",
+     POLICY_KEEP, RULE_EXACT, ""},
+    {"<someone@elsewhere.example>", "someone@elsewhere.example", POLICY_PASS, RULE_NOT_HOSTED, ""},
+};
+
+START_TEST(test_rcpt_rows)
+{
+    const struct rcpt_row *row = &rcpt_rows[_i];
+    struct policy_result r;
+    char detail[2048];
+
+    policy_result_init(&r);
+    enum policy_action got = policy_resolve_rcpt(fixture_table, row->rcpt, row->mta_addr, &r);
+    detail_of(&r, detail, sizeof(detail));
+    ck_assert_msg(got == row->action, "%s / %s: action %s, expected %s", row->rcpt,
+                  row->mta_addr ? row->mta_addr : "(null)", policy_action_name(got),
+                  policy_action_name(row->action));
+    ck_assert_msg(r.rule == row->rule, "%s: rule %s, expected %s", row->rcpt,
+                  policy_rule_name(r.rule), policy_rule_name(row->rule));
+    ck_assert_msg(strcmp(detail, row->detail) == 0, "%s: detail \"%s\", expected \"%s\"", row->rcpt,
+                  detail, row->detail);
+    policy_result_free(&r);
+}
+END_TEST
 
 START_TEST(test_resolution_rows)
 {
@@ -443,6 +580,7 @@ static Suite *policy_suite(void)
     TCase *tc = tcase_create("resolution");
 
     tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_loop_test(tc, test_rcpt_rows, 0, (int)(sizeof(rcpt_rows) / sizeof(rcpt_rows[0])));
     tcase_add_loop_test(tc, test_resolution_rows, 0, (int)(sizeof(rows) / sizeof(rows[0])));
     tcase_add_test(tc, test_result_reuse);
     tcase_add_test(tc, test_self_map_flags_original);

@@ -107,9 +107,14 @@ check "-t summary" 0 "$T/want" - -- -c "$T/t.conf" -t
     printf '%s\t%s\t\n' 'someone@legacy.example' pass
     printf '%s\t%s\t%s\n' 'nobody@corp.example' reject '550 5.1.1 <nobody@corp.example>: Recipient address rejected: User unknown'
     printf '%s\t%s\t%s\n' 'nobody@slow.example' tempfail '450 4.1.1 <nobody@slow.example>: Recipient address rejected: User unknown, try again later'
-    printf '%s\t%s\t\n' 'a\tb@corp.example' pass
-    printf '%s\t%s\t\n' 'caf\xc3\xa9@corp.example' pass
-    printf '%s\t%s\t\n' 'cr\r\nlf@corp.example' pass
+    printf '%s\t%s\t%s\n' 'a\tb@corp.example' reject '550 5.1.3 <a\x09b@corp.example>: Recipient address rejected: control character in address'
+    printf '%s\t%s\t%s\n' 'caf\xc3\xa9@corp.example' reject '550 5.1.1 <caf\xc3\xa9@corp.example>: Recipient address rejected: User unknown'
+    printf '%s\t%s\t%s\n' 'cr\r\nlf@corp.example' reject '550 5.1.3 <cr\x0d\x0alf@corp.example>: Recipient address rejected: control character in address'
+    printf '%s\t%s\t\n' 'x@elsewhere.test' pass
+    printf '%s\t%s\t\n' 'nobody(x)@elsewhere.test' pass
+    printf '%s\t%s\t%s\n' 'nobody(x)@corp.example' reject '550 5.1.3 <nobody(x)@corp.example>: Recipient address rejected: malformed local part'
+    printf '%s\t%s\t%s\n' '<.bob@corp.example>' reject '550 5.1.3 <.bob@corp.example>: Recipient address rejected: malformed local part'
+    printf '%s\t%s\t\n' '.bob@legacy.example' pass
 } >"$T/want"
 check "-q decisions" 0 "$T/want" - -- -c "$T/t.conf" -q \
     postmaster@example.net PostMaster@CORP.example. postmaster '<abuse@example.org>' \
@@ -117,12 +122,13 @@ check "-q decisions" 0 "$T/want" - -- -c "$T/t.conf" -q \
     bob@corp.example x@elsewhere.test someone@legacy.example \
     nobody@corp.example nobody@slow.example \
     "a${TAB}b@corp.example" "$(printf 'caf\303\251@corp.example')" \
-    "$(printf 'cr\r\nlf@corp.example')"
+    "$(printf 'cr\r\nlf@corp.example')" x@elsewhere.test 'nobody(x)@elsewhere.test' \
+    'nobody(x)@corp.example' '<.bob@corp.example>' .bob@legacy.example
 
 # every line has exactly three fields, even for hostile input
 "$BIN" -c "$T/t.conf" -q "$(printf 'x\ty\tz\\@corp.example')" "$(printf '\001\177')" >"$T/stdout"
 awk -F '\t' 'NF != 3 { bad = 1 } END { exit bad }' "$T/stdout" || { fail "-q fields"; cat "$T/stdout"; }
-grep -q '^x\\ty\\tz\\x5c@corp.example	pass	$' "$T/stdout" || { fail "-q escaping"; cat "$T/stdout"; }
+grep -q '^x\\ty\\tz\\x5c@corp.example	reject	550 5.1.3 <x\\x09y\\x09z\\x5c@corp.example>: ' "$T/stdout" || { fail "-q escaping"; cat "$T/stdout"; }
 echo "ok: -q three fields"
 
 printf '%s\n' corp.example example.net example.org legacy.example shop.example slow.example >"$T/want"
