@@ -24,16 +24,24 @@ enum log_level {
     LOG_LEVEL_DEBUG,
 };
 
+/* Where each daemon setting was written, as "file:line" (for messages
+ * about it after parsing: a reload that changes it, a user that does not
+ * exist); NULL when no file sets it and the default applies. */
+struct config_where {
+    char *socket, *user, *group, *pidfile, *socket_mode, *socket_group, *timeout;
+};
+
 struct config {
-    char *path;          /* the file it was loaded from */
+    char *path; /* the file it was loaded from */
     /* daemon settings (read at start; a reload that changes them warns) */
-    char *socket;        /* libmilter connection spec */
-    char *user;          /* drop privileges to this user; NULL: stay */
-    char *group;         /* and group; NULL: the user's primary group */
-    char *pidfile;       /* NULL: none */
-    unsigned socket_mode;/* permission bits of a unix socket */
-    char *socket_group;  /* group of a unix socket; NULL: unchanged */
-    unsigned timeout;    /* libmilter I/O timeout, seconds */
+    char *socket;         /* libmilter connection spec */
+    char *user;           /* drop privileges to this user; NULL: stay */
+    char *group;          /* and group; NULL: the user's primary group */
+    char *pidfile;        /* NULL: none */
+    unsigned socket_mode; /* permission bits of a unix socket */
+    char *socket_group;   /* group of a unix socket; NULL: unchanged */
+    unsigned timeout;     /* libmilter I/O timeout, seconds */
+    struct config_where where;
     /* behaviour (may change at reload) */
     enum log_level log_level;
     bool dry_run;        /* decide and log, never reject or rewrite */
@@ -64,8 +72,7 @@ struct config *config_load(const char *path, struct diag *d);
  * and its directory is the base of relative include() and `table` names
  * (a name without '/': the current directory).  buf NULL is empty text.
  */
-struct config *config_load_buffer(const char *name, const char *buf, size_t len,
-                                  struct diag *d);
+struct config *config_load_buffer(const char *name, const char *buf, size_t len, struct diag *d);
 
 /* config_free - release everything, dropping the config's table reference;
  * NULL is safe. */

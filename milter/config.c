@@ -64,6 +64,21 @@ struct srcpos {
     unsigned line; /* 0: unknown */
 };
 
+/* The daemon settings whose place struct config_where keeps. */
+static const struct {
+    const char *name;
+    size_t off;
+} where_fields[] = {
+    {"socket", offsetof(struct config_where, socket)},
+    {"user", offsetof(struct config_where, user)},
+    {"group", offsetof(struct config_where, group)},
+    {"pidfile", offsetof(struct config_where, pidfile)},
+    {"socket_mode", offsetof(struct config_where, socket_mode)},
+    {"socket_group", offsetof(struct config_where, socket_group)},
+    {"timeout", offsetof(struct config_where, timeout)},
+};
+#define NWHERE (sizeof(where_fields) / sizeof(where_fields[0]))
+
 /* A string value of the configuration with where it was written (the
  * value type of every address-valued option, a CFG_PTR). */
 struct located {
@@ -89,11 +104,12 @@ struct parse_ctx {
     unsigned *sec_lines;
     size_t nsec, capsec;
     size_t sec_seen;
-    int depth;                /* brace depth of the scan */
-    struct srcpos open;       /* where the outermost open brace is */
-    int prev_tok;             /* last significant token (TOK_*) */
-    unsigned prev_line;       /* and its buffer line */
-    struct srcpos postmaster; /* of the global postmaster; line 0: unset */
+    int depth;                   /* brace depth of the scan */
+    struct srcpos open;          /* where the outermost open brace is */
+    int prev_tok;                /* last significant token (TOK_*) */
+    unsigned prev_line;          /* and its buffer line */
+    struct srcpos postmaster;    /* of the global postmaster; line 0: unset */
+    struct srcpos where[NWHERE]; /* of the daemon settings; line 0: unset */
 };
 
 /* A `table` or `mailbox_table` file to load, and the line that names it. */
@@ -719,6 +735,15 @@ static int parse_located_file(cfg_t *cfg, cfg_opt_t *opt, const char *value, voi
     return parse_located(cfg, opt, value, result);
 }
 
+/* note_where - remember where a daemon setting is assigned (the last
+ * assignment is the one that counts, for libconfuse as for us). */
+static void note_where(cfg_t *cfg, const cfg_opt_t *opt)
+{
+    for (size_t i = 0; active != NULL && i < NWHERE; i++)
+        if (strcmp(opt->name, where_fields[i].name) == 0)
+            active->where[i] = cfg_pos(cfg);
+}
+
 /*
  * The checks below report a bad value and still accept it (return 0), so
  * that parsing goes on and every problem is reported; config_load fails
@@ -737,6 +762,7 @@ static int parse_socket(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *res
     if (!ok)
         cb_error(cfg, "%s \"%s\": must be unix:PATH, local:PATH, inet:PORT@HOST or inet6:PORT@HOST",
                  opt->name, value);
+    note_where(cfg, opt);
     *(const char **)result = value;
     return 0;
 }
@@ -745,6 +771,7 @@ static int parse_nonempty(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *r
 {
     if (value[0] == '\0')
         cb_error(cfg, "%s must not be empty", opt->name);
+    note_where(cfg, opt);
     *(const char **)result = value;
     return 0;
 }
@@ -771,6 +798,7 @@ static int parse_socket_mode(cfg_t *cfg, cfg_opt_t *opt, const char *value, void
 
     if (n == 0 || value[n] != '\0' || strtoul(value, NULL, 8) > 0777)
         cb_error(cfg, "%s \"%s\": expected octal permission bits, at most 0777", opt->name, value);
+    note_where(cfg, opt);
     *(const char **)result = value;
     return 0;
 }
@@ -879,6 +907,7 @@ static int parse_bounded(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *re
                  max);
         v = opt->def.number;
     }
+    note_where(cfg, opt);
     *(long *)result = v;
     return 0;
 }
@@ -1328,6 +1357,17 @@ static int fill_config(struct parse_ctx *c, cfg_t *cfg, struct config *conf, con
         if (v != NULL && (*field = strdup(v)) == NULL)
             goto oom;
     }
+    for (size_t i = 0; i < NWHERE; i++) {
+        struct srcpos pos = c->where[i];
+        char **field = (char **)((char *)&conf->where + where_fields[i].off);
+        int n = pos.line > 0 && pos.file < c->nfiles
+                    ? snprintf(NULL, 0, "%s:%u", c->files[pos.file], pos.line)
+                    : -1;
+        if (n >= 0 && ((*field = malloc((size_t)n + 1)) == NULL))
+            goto oom;
+        if (n >= 0)
+            snprintf(*field, (size_t)n + 1, "%s:%u", c->files[pos.file], pos.line);
+    }
     conf->socket_mode = (unsigned)strtoul(cfg_getstr(cfg, "socket_mode"), NULL, 8);
     conf->timeout = (unsigned)cfg_getint(cfg, "timeout");
     conf->log_level = (enum log_level)cfg_getint(cfg, "log_level");
@@ -1577,6 +1617,8 @@ void config_free(struct config *c)
     free(c->group);
     free(c->pidfile);
     free(c->socket_group);
+    for (size_t i = 0; i < NWHERE; i++)
+        free(*(char **)((char *)&c->where + where_fields[i].off));
     table_unref(c->table);
     free(c);
 }

@@ -133,24 +133,32 @@ static bool same(const char *a, const char *b)
     return (a == NULL && b == NULL) || (a != NULL && b != NULL && strcmp(a, b) == 0);
 }
 
+/* where - the place of a daemon setting for a message about it: its
+ * "file:line", or the file when the setting went back to its default. */
+static const char *where(const struct config *cfg, const char *at)
+{
+    return at != NULL ? at : cfg->path;
+}
+
 static void warn_restart(const struct startup *s, const struct config *cfg)
 {
-    static const char fmt[] = "reload: %s changed; it takes effect only after a restart";
+    static const char fmt[] = "%s: reload: %s changed; it takes effect only after a restart";
+    const struct config_where *w = &cfg->where;
 
     if (!same(s->socket, cfg->socket))
-        log_warning(fmt, "socket");
+        log_warning(fmt, where(cfg, w->socket), "socket");
     if (!same(s->user, cfg->user))
-        log_warning(fmt, "user");
+        log_warning(fmt, where(cfg, w->user), "user");
     if (!same(s->group, cfg->group))
-        log_warning(fmt, "group");
+        log_warning(fmt, where(cfg, w->group), "group");
     if (!same(s->pidfile, cfg->pidfile))
-        log_warning(fmt, "pidfile");
+        log_warning(fmt, where(cfg, w->pidfile), "pidfile");
     if (!same(s->socket_group, cfg->socket_group))
-        log_warning(fmt, "socket_group");
+        log_warning(fmt, where(cfg, w->socket_group), "socket_group");
     if (s->socket_mode != cfg->socket_mode)
-        log_warning(fmt, "socket_mode");
+        log_warning(fmt, where(cfg, w->socket_mode), "socket_mode");
     if (s->timeout != cfg->timeout)
-        log_warning(fmt, "timeout");
+        log_warning(fmt, where(cfg, w->timeout), "timeout");
 }
 
 static const char *plural(size_t n, const char *one, const char *many)
@@ -254,7 +262,8 @@ static int set_socket_access(const char *path, const struct config *cfg)
     if (cfg->socket_group != NULL) {
         struct group *gr = getgrnam(cfg->socket_group);
         if (gr == NULL) {
-            log_err("socket_group %s: no such group", cfg->socket_group);
+            log_err("%s: socket_group %s: no such group", where(cfg, cfg->where.socket_group),
+                    cfg->socket_group);
             return -1;
         }
         if (chown(path, (uid_t)-1, gr->gr_gid) < 0) {
@@ -269,9 +278,10 @@ static int set_socket_access(const char *path, const struct config *cfg)
     return 0;
 }
 
-/* Switches to user/group (either may be NULL).  -1 when that fails. */
-static int drop_privileges(const char *user, const char *group)
+/* Switches to cfg's user/group (either may be NULL).  -1 when that fails. */
+static int drop_privileges(const struct config *cfg)
 {
+    const char *user = cfg->user, *group = cfg->group;
     uid_t uid = geteuid();
     gid_t gid = getegid();
 
@@ -280,7 +290,7 @@ static int drop_privileges(const char *user, const char *group)
     if (user != NULL) {
         struct passwd *pw = getpwnam(user);
         if (pw == NULL) {
-            log_err("user %s: no such user", user);
+            log_err("%s: user %s: no such user", where(cfg, cfg->where.user), user);
             return -1;
         }
         uid = pw->pw_uid;
@@ -289,7 +299,7 @@ static int drop_privileges(const char *user, const char *group)
     if (group != NULL) {
         struct group *gr = getgrnam(group);
         if (gr == NULL) {
-            log_err("group %s: no such group", group);
+            log_err("%s: group %s: no such group", where(cfg, cfg->where.group), group);
             return -1;
         }
         gid = gr->gr_gid;
@@ -427,7 +437,7 @@ int daemon_run(const struct daemon_options *opt)
     sockpath = unix_path(conn);
     if (sockpath != NULL && set_socket_access(sockpath, running) < 0)
         goto out;
-    if (drop_privileges(running->user, running->group) < 0)
+    if (drop_privileges(running) < 0)
         goto out;
     if (!opt->foreground) {
         if (daemon(0, 0) < 0) {
