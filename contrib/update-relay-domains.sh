@@ -11,6 +11,10 @@
 #   -n       do not reload the MTA
 #   -s       reload Sendmail (kill -HUP of its pid) instead of Postfix
 # Exit status: 0 written (or unchanged), 1 failure (nothing replaced).
+#
+# An internationalised domain appears twice, in A-label (xn--...) and in
+# U-label form, one per line, as hosted-milter -D prints it: Postfix
+# compares relay_domains as text, and a client may use either form.
 set -eu
 
 conf=/etc/hosted-milter/hosted-milter.conf
@@ -61,7 +65,7 @@ if [ "$postmap" = yes ]; then
     postmap "hash:$map"
     mv -f "$map.db" "$out.db"
 fi
-echo "update-relay-domains: $(wc -l <"$out") domains in $out"
+echo "update-relay-domains: $(wc -l <"$out") domain names in $out"
 if [ "$reload" = yes ]; then
     case $mta in
     postfix) postfix reload ;;
