@@ -107,11 +107,38 @@ int table_builder_set_unknown(struct table_builder *b, const char *domain,
                               struct table_loc *prev);
 
 /*
+ * Where the additions to a builder come from.  Between the two kinds of
+ * Postfix file the builder applies Postfix's precedence (virtual_alias_maps
+ * is looked up before virtual_mailbox_maps); hosted-milter's own sections
+ * keep SPEC's order, and any other repeat is a duplicate.
+ */
+enum table_origin {
+    TABLE_ORIGIN_CONFIG = 0, /* hosted-milter's own sections */
+    TABLE_ORIGIN_VIRTUAL,    /* a `table` file: virtual(5), virtual_alias_maps */
+    TABLE_ORIGIN_MAILBOXES,  /* a `mailbox_table` file: virtual_mailbox_maps */
+};
+
+/*
+ * table_builder_set_origin - the origin of the entries, catch-alls and
+ * alias domains added from now on (TABLE_ORIGIN_CONFIG until set).
+ * Returns the previous origin, so that a loader can restore it.
+ */
+enum table_origin table_builder_set_origin(struct table_builder *b, enum table_origin origin);
+
+/*
  * table_builder_add_entry - add one address entry.  address is canonical
  * (case kept; the builder folds it for the key); targets are copied.  A
  * mailbox takes no targets, a secondary address exactly one.  Returns 0, 1
  * when the folded address is already an entry (*prev says where; nothing
  * changes), -1 when out of memory.
+ *
+ * Postfix's precedence, where both sides come from Postfix files: an alias
+ * from a virtual(5) file replaces a mailbox from a mailbox_table file for
+ * the same address (its location becomes the alias line; a self-reference
+ * among the targets still delivers to the mailbox, as virtual(5) does),
+ * and a mailbox_table mailbox added after such an alias is dropped; both
+ * return 0.  A second mailbox_table line for an address already taken
+ * this way is a duplicate (*prev is then the entry's location).
  */
 int table_builder_add_entry(struct table_builder *b, enum table_kind kind, const char *address,
                             const char *const *targets, size_t ntargets, struct table_loc loc,
@@ -123,11 +150,30 @@ const char *table_builder_intern_file(struct table_builder *b, const char *file)
 
 /*
  * table_builder_finish - build the hash and return the table (reference
- * count 1), or NULL when out of memory.  The builder stays valid for
- * table_builder_entry_loc / _domain_loc and must still be freed; it
- * accepts no more additions.
+ * count 1), or NULL when out of memory (the builder then still owns what
+ * was added).  The builder stays valid for table_builder_entry_loc /
+ * _domain_loc / _captured and must still be freed; it accepts no more
+ * additions.
+ *
+ * A virtual(5) @domain line captures the mailbox_table mailboxes of its
+ * domain: Postfix matches "@domain" in virtual_alias_maps before it looks
+ * at virtual_mailbox_maps, so a mailbox without a virtual(5) entry of its
+ * own gets the catch-all's mail (or, for "@domain @other", moves to the
+ * other domain).  Those mailboxes are left out of the table here.  This
+ * applies only when the @domain line is what resolution uses for the
+ * domain (an alias domain before a catch-all) and came from a virtual(5)
+ * file; mailboxes of hosted-milter's own sections are never captured.
  */
 struct table *table_builder_finish(struct table_builder *b);
+
+/*
+ * table_builder_captured - after finish: how many mailbox_table mailboxes
+ * the @domain line of the index-th domain captured (0: none).  When not 0,
+ * *at is that line's location and *example one of the captured addresses
+ * (folded; lives as long as the builder).
+ */
+size_t table_builder_captured(const struct table_builder *b, size_t index, struct table_loc *at,
+                              const char **example);
 
 /* Locations of the i-th entry / domain of the finished table, in the
  * index order of table_entry_at / table_domain_at. */

@@ -10,6 +10,8 @@
  *     @domain       @other               -> domain aliased to other
  *     domain        anything             -> domain declared hosted
  * Problems go to the diag list as "path:line: message"; nothing is printed.
+ * A `table` and a `mailbox_table` file together route mail as Postfix's
+ * virtual_alias_maps and virtual_mailbox_maps would (below).
  */
 #ifndef HOSTED_MILTER_VIRTUAL_MAP_H
 #define HOSTED_MILTER_VIRTUAL_MAP_H
@@ -48,5 +50,19 @@ int virtual_map_load_buffer(struct table_builder *b, const char *name, const cha
 int virtual_map_load_mailboxes(struct table_builder *b, const char *path, struct diag *d);
 int virtual_map_load_mailboxes_buffer(struct table_builder *b, const char *name, const char *buf,
                                       size_t len, struct diag *d);
+
+/*
+ * Both kinds of file may name one address, as Postfix's virtual_alias_maps
+ * and virtual_mailbox_maps may: the virtual(5) line wins (its targets may
+ * include the address itself to deliver there too), and a virtual(5)
+ * @domain line captures the mailbox_table mailboxes of its domain that
+ * have no virtual(5) line of their own (see table_builder_finish).
+ *
+ * virtual_map_report_captures - after table_builder_finish(b) gave t: one
+ * warning per capturing @domain line, at its file:line, with the number of
+ * mailboxes it captures, why, and how to exempt one.  Adds to d only.
+ */
+void virtual_map_report_captures(const struct table_builder *b, const struct table *t,
+                                 struct diag *d);
 
 #endif

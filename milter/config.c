@@ -1576,6 +1576,7 @@ static struct config *load(const char *path, const char *text, size_t len, struc
         diag_add(d, DIAG_ERROR, path, 0, "out of memory");
         goto out;
     }
+    virtual_map_report_captures(b, t, d);
     where.postmaster = ctx_loc(&c, c.postmaster);
     if (validate_table_at(t, b, &where, d) > 0 || diag_count(d, DIAG_ERROR) != errors0) {
         table_unref(t);

@@ -665,10 +665,14 @@ static int load_buffer(struct table_builder *b, const char *name, const char *bu
         diag_add(d, DIAG_ERROR, name, 0, "out of memory");
         return 1;
     }
+    /* the builder applies Postfix's precedence between the two kinds */
+    enum table_origin was =
+        table_builder_set_origin(b, mailboxes ? TABLE_ORIGIN_MAILBOXES : TABLE_ORIGIN_VIRTUAL);
     while (!v.oom && next_logical(&v, buf, len, &pos, &phys))
         parse_line(&v);
     if (!v.oom)
         check_at_lines(&v);
+    table_builder_set_origin(b, was);
     free(v.line.p);
     free(v.tbuf.p);
     free(v.toffs);
@@ -766,4 +770,31 @@ int virtual_map_load(struct table_builder *b, const char *path, struct diag *d)
 int virtual_map_load_mailboxes(struct table_builder *b, const char *path, struct diag *d)
 {
     return load_file(b, path, true, d);
+}
+
+void virtual_map_report_captures(const struct table_builder *b, const struct table *t,
+                                 struct diag *d)
+{
+    for (size_t i = 0; i < table_domain_count(t); i++) {
+        const struct table_domain *dom = table_domain_at(t, i);
+        struct table_loc at;
+        const char *ex;
+        size_t n = table_builder_captured(b, i, &at, &ex);
+        char where[ADDR_DOMAIN_MAX + 64];
+
+        if (n == 0)
+            continue;
+        if (dom->alias_domain != NULL)
+            snprintf(where, sizeof(where), "moves to %s", dom->alias_domain);
+        else
+            snprintf(where, sizeof(where), "goes to the catch-all (%s%s)", dom->catch_all[0],
+                     dom->ncatch_all > 1 ? ", ..." : "");
+        diag_add(d, DIAG_WARNING, at.file, at.line,
+                 "@%s captures %zu mailbox%s of the mailbox_table without a line of its own in "
+                 "the virtual file (e.g. %s): their mail %s, as in Postfix, which looks up "
+                 "virtual_alias_maps (where @%s matches) before virtual_mailbox_maps; to "
+                 "deliver to such a mailbox, give it a self-map line \"%s %s\" in the virtual "
+                 "file, as Postfix Admin does",
+                 dom->name, n, n == 1 ? "" : "es", ex, where, dom->name, ex, ex);
+    }
 }
