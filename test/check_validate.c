@@ -482,6 +482,108 @@ START_TEST(test_scenario)
 }
 END_TEST
 
+/* ---- places of what is not in the builder (validate_table_at) --------- */
+
+static void sc_nothing(struct fx *f)
+{
+    (void)f;
+}
+
+/* Entries from a virtual(5) file next to the configuration's. */
+static void sc_table_file(struct fx *f)
+{
+    struct table_loc v3 = {table_builder_intern_file(f->b, "virtual"), 3};
+    const char *target = "nobody@corp.example";
+
+    corp(f);
+    ck_assert_ptr_nonnull(v3.file);
+    ck_assert_int_eq(
+        table_builder_add_entry(f->b, TABLE_ALIAS, "sales@corp.example", &target, 1, v3, NULL), 0);
+}
+
+static const struct {
+    const char *name;
+    void (*build)(struct fx *f);
+    const char *global_postmaster;
+    struct validate_where where;
+    int errors;
+    size_t warnings;
+    const char *expect; /* the start of one diagnostic; NULL: none expected */
+} places[] = {
+    {"global postmaster",
+     sc_global_postmaster_bad,
+     "nobody@corp.example",
+     {"main.conf", {"main.conf", 7}},
+     1,
+     0,
+     "main.conf:7: global postmaster nobody@corp.example reaches no mailbox ("},
+    {"global postmaster in an included file",
+     sc_global_postmaster_bad,
+     "nobody@corp.example",
+     {"main.conf", {"inc.conf", 3}},
+     1,
+     0,
+     "inc.conf:3: global postmaster nobody@corp.example reaches no mailbox ("},
+    {"entry from a table file",
+     sc_table_file,
+     "admin@corp.example",
+     {"main.conf", {"main.conf", 1}},
+     1,
+     0,
+     "virtual:3: alias sales@corp.example: target nobody@corp.example reaches no mailbox ("},
+    {"bare postmaster with nowhere to go",
+     sc_postmaster_mailbox,
+     NULL,
+     {"main.conf", {NULL, 0}},
+     0,
+     1,
+     "main.conf:1: warning: no global postmaster: RCPT TO:<postmaster> (without a domain) will be "
+     "passed to the MTA; set postmaster = \"mailbox\" among the global settings of main.conf"},
+    {"bare postmaster, nothing hosted", sc_nothing, NULL, {"main.conf", {NULL, 0}}, 0, 0, NULL},
+    {"bare postmaster, no settings file",
+     sc_postmaster_mailbox,
+     NULL,
+     {NULL, {NULL, 0}},
+     0,
+     0,
+     NULL},
+    {"bare postmaster to the global one",
+     sc_clean,
+     "admin@corp.example",
+     {"main.conf", {"main.conf", 2}},
+     0,
+     0,
+     NULL},
+};
+
+START_TEST(test_places)
+{
+    struct table_settings s = {.postmaster = places[_i].global_postmaster, .delimiters = "+"};
+    struct fx f;
+    struct diag *d = diag_new();
+    bool found = places[_i].expect == NULL;
+
+    f.b = table_builder_new(&s);
+    ck_assert_ptr_nonnull(f.b);
+    f.file = table_builder_intern_file(f.b, CONF);
+    places[_i].build(&f);
+    struct table *t = table_builder_finish(f.b);
+    ck_assert_ptr_nonnull(t);
+    ck_assert_int_eq(validate_table_at(t, f.b, &places[_i].where, d), places[_i].errors);
+    for (size_t i = 0; i < diag_size(d) && !found; i++)
+        found = strncmp(diag_text(d, i), places[_i].expect, strlen(places[_i].expect)) == 0;
+    if (!found || diag_count(d, DIAG_WARNING) != places[_i].warnings) {
+        fprintf(stderr, "places %s:\n", places[_i].name);
+        dump(d);
+    }
+    ck_assert_msg(found, "%s: no diagnostic starts with %s", places[_i].name, places[_i].expect);
+    ck_assert_uint_eq(diag_count(d, DIAG_WARNING), places[_i].warnings);
+    table_unref(t);
+    table_builder_free(f.b);
+    diag_free(d);
+}
+END_TEST
+
 /* A long loop is shown shortened, and still reported once. */
 START_TEST(test_long_loop)
 {
@@ -594,6 +696,10 @@ static Suite *validate_suite(void)
 
     tc = tcase_create("scenarios");
     tcase_add_loop_test(tc, test_scenario, 0, sizeof(scenarios) / sizeof(scenarios[0]));
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("places");
+    tcase_add_loop_test(tc, test_places, 0, sizeof(places) / sizeof(places[0]));
     suite_add_tcase(s, tc);
 
     tc = tcase_create("loop_text");
