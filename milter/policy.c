@@ -602,12 +602,36 @@ static bool is_bare_postmaster(const char *rcpt)
     return n == 10 && strncasecmp(rcpt, "postmaster", 10) == 0;
 }
 
+/*
+ * same_reading - whether the RCPT argument, parsed, is the MTA's reading
+ * but for letter case (Postfix lower-cases its reading): then the client's
+ * spelling is resolved, so that an extension keeps its case and a reply
+ * names the address as the client wrote it.
+ */
+static bool same_reading(const struct table *t, const char *rcpt, const char *mta_addr)
+{
+    char text[ADDR_TEXT_MAX + 1];
+    struct addr a, m;
+    const char *delims = table_settings(t)->delimiters;
+
+    if (addr_parse(&a, rcpt, strlen(rcpt), delims) != ADDR_OK ||
+        addr_parse(&m, mta_addr, strlen(mta_addr), delims) != ADDR_OK)
+        return false;
+    if (addr_format(&a, true, true, text, sizeof(text)) == 0)
+        return false;
+    char other[ADDR_TEXT_MAX + 1];
+    if (addr_format(&m, true, true, other, sizeof(other)) == 0)
+        return false;
+    return strcmp(text, other) == 0;
+}
+
 enum policy_action policy_resolve_rcpt(const struct table *t, const char *rcpt,
                                        const char *mta_addr, struct policy_result *r)
 {
     /* The MTA's reading decides when it has a domain; Sendmail's local
      * mailer gives the user name alone, and <postmaster> is special. */
-    if (mta_addr != NULL && strchr(mta_addr, '@') != NULL && !is_bare_postmaster(rcpt))
+    if (mta_addr != NULL && strchr(mta_addr, '@') != NULL && !is_bare_postmaster(rcpt) &&
+        !same_reading(t, rcpt, mta_addr))
         return resolve(t, mta_addr, strlen(mta_addr), rcpt, r);
     return resolve(t, rcpt, strlen(rcpt), mta_addr, r);
 }

@@ -28,6 +28,7 @@ SENDER = "sender@client.example"
 EXTRA_RELAY_DOMAINS = ["elsewhere.example"]
 
 REJECT = (550, "5.1.1")
+BAD_SYNTAX = "5.1.3"
 TEMPFAIL = (450, "4.1.1")
 REJECT_REASON = "Recipient address rejected: "
 
@@ -79,10 +80,15 @@ def param(params, name):
 class Rcpt:
     path: str                 # sent verbatim as RCPT TO:<path>
     params: tuple = ()        # ESMTP params, verbatim ("NOTIFY=SUCCESS")
-    action: str = "keep"      # what -q must say: keep rewrite reject tempfail pass
+    # What -q must say: keep rewrite reject tempfail pass; None when -q,
+    # which has only the raw text, cannot know the MTA's reading of it.
+    action: str = "keep"
     targets: tuple = ()       # rewrite: the final targets -q must list
-    reply: str = "accept"     # accept | reject | tempfail
-    reply_addr: str = None    # reject/tempfail: the address the text names
+    # accept | reject | tempfail | refuse (any 5xx, from the MTA or the
+    # milter: forms an MTA may refuse itself)
+    reply: str = "accept"
+    reply_addr: str = None    # reject/tempfail: the address the text names (None: any)
+    xcode: str = None         # reject: the enhanced code when not 5.1.1
 
 
 @dataclass
@@ -96,6 +102,7 @@ class Delivery:
 class Message:
     rcpts: list
     delivered: list           # the multiset of Delivery the sink must get
+    mail_params: tuple = ()   # ESMTP params of MAIL FROM ("SMTPUTF8")
 
 
 @dataclass
@@ -143,13 +150,66 @@ def tempfail(path, addr, *params):
     return Rcpt(path, tuple(params), action="tempfail", reply="tempfail", reply_addr=addr), []
 
 
-def msg(*items, delivered=None):
+def msg(*items, delivered=None, mail_params=()):
     """A message from builder results; delivered overrides the sum of the
     items' deliveries (the dedupe cases say explicitly what survives)."""
     rcpts = [r for r, _ in items]
     if delivered is None:
         delivered = [d for _, ds in items for d in ds]
-    return Message(rcpts, delivered)
+    return Message(rcpts, delivered, tuple(mail_params))
+
+
+def utf8_msg(*items):
+    """A message sent with MAIL FROM:<...> SMTPUTF8 (RFC 6531)."""
+    return msg(*items, mail_params=("SMTPUTF8",))
+
+
+# --- the MTA's reading of a recipient ----------------------------------------
+#
+# Postfix reads RCPT TO as RFC 822 does: comments, spaces and backslashes
+# go, and what it stores and relays is that reading (handed to milters as
+# {rcpt_addr}).  Every such form must be resolved as the address it is
+# read as; -q sees only the raw text (there it is malformed: 5.1.3).
+
+def read_as_kept(path, address, action=None):
+    """A form the MTA reads as address, a recipient delivered as is."""
+    return Rcpt(path, action=action), [Delivery(address)]
+
+
+def read_as_rewrite(path, targets):
+    """A form the MTA reads as an address that is rewritten to targets; the
+    ORCPT is the client's text (the original recipient as sent)."""
+    # the milter's default ORCPT leaves out white space around the address
+    r, ds = rewrite(path, targets, orcpt="rfc822;" + xtext(strip_route(path).strip()))
+    r.action = None
+    return r, ds
+
+
+def read_as_reject(path, addr, xcode=None):
+    """A form refused at RCPT (addr None: the MTA may name it either way)."""
+    return Rcpt(path, action=None, reply="reject", reply_addr=addr, xcode=xcode), []
+
+
+def bad_syntax(path, addr=None):
+    """Malformed in a hosted domain, as the MTA reads it too: 550 5.1.3."""
+    return Rcpt(path, action="reject", reply="reject", reply_addr=addr, xcode=BAD_SYNTAX), []
+
+
+def refused(path, action=None):
+    """Refused with some 5xx, by the MTA or the milter; never delivered."""
+    return Rcpt(path, action=action, reply="refuse"), []
+
+
+# The spellings of one local part L at domain D that Postfix reads as L@D.
+def _reading_forms(local, domain):
+    return ["%s(x)@%s" % (local, domain), "%s @%s" % (local, domain),
+            "%s\\%s@%s" % (local[:1], local[1:], domain), "%s@%s " % (local, domain)]
+
+
+def _reading_case(kind, local, domain, build, doc):
+    return case("reading-" + kind, "%s in every form Postfix rewrites: %s" % (kind, doc),
+                *[msg(build(form)) for form in _reading_forms(local, domain)],
+                tags=("postfix-reading",))
 
 
 def case(cid, doc, *messages, tags=()):
@@ -302,6 +362,62 @@ CASES = [
          msg(rewrite("alice@example.org", "alice@corp.example"),
              rewrite("bob@example.net", "bob@corp.example")),
          msg(keep("carol@corp.example"))),
+]
+
+# Every hosted-domain kind, in the forms of the issue's table, through the
+# MTA: refused, or rewritten to exactly the configured targets, no bounce.
+CASES += [
+    _reading_case("unknown", "nobody", "corp.example",
+                  lambda p: read_as_reject(p, None), "refused 5.1.1, never relayed"),
+    _reading_case("mailbox", "bob", "corp.example",
+                  lambda p: read_as_kept(p, "bob@corp.example"), "kept"),
+    _reading_case("secondary", "alice", "example.org",
+                  lambda p: read_as_rewrite(p, "alice@corp.example"), "to the primary"),
+    _reading_case("alias", "sales", "example.org",
+                  lambda p: read_as_rewrite(p, ["bob@corp.example", "carol@corp.example"]),
+                  "to both targets"),
+    _reading_case("role", "postmaster", "corp.example",
+                  lambda p: read_as_rewrite(p, HM), "to the domain's postmaster"),
+    _reading_case("alias-domain", "bob", "example.net",
+                  lambda p: read_as_rewrite(p, "bob@corp.example"), "moved to corp.example"),
+    _reading_case("catch-all", "random", "example.org",
+                  lambda p: read_as_rewrite(p, "info@corp.example"), "to the catch-all"),
+    _reading_case("pass-domain", "unknown", "legacy.example",
+                  lambda p: read_as_kept(p, "unknown@legacy.example"), "passed as read"),
+    case("malformed-local", "local parts no dot-atom can spell: refused, never relayed",
+         msg(refused(".bob@corp.example")), msg(refused("bob..x@corp.example")),
+         msg(refused("bob.@corp.example")),
+         msg(read_as_reject("@corp.example", None, xcode=BAD_SYNTAX)),
+         msg(bad_syntax("x" * 65 + "@corp.example")),
+         msg(bad_syntax("postmaster" + "x" * 60 + "@example.net"))),
+    case("malformed-catch-all", "what Postfix reads as a quoted local part goes to the "
+         "catch-all, as in Postfix", msg(read_as_rewrite("bob.@example.org", "info@corp.example")),
+         tags=("postfix-reading",)),
+    case("malformed-pass-domain", "a malformed local part in a pass domain is the MTA's",
+         msg(read_as_kept(".odd@legacy.example", '".odd"@legacy.example')),
+         tags=("postfix-reading",)),
+    # SMTPUTF8 and IDN (e2e.conf: bücher.example, anna@, info@, jörg@)
+    case("utf8-mailbox", "a UTF-8 local part is an address like any other",
+         utf8_msg(keep("jörg@corp.example")), tags=("smtputf8",)),
+    case("utf8-mailbox-case", "ASCII letters of a UTF-8 local part fold",
+         utf8_msg(read_as_kept("Jörg@Corp.Example", "Jörg@Corp.Example", action="keep")),
+         tags=("smtputf8",)),
+    case("utf8-unknown", "an unknown UTF-8 local part: 550 5.1.1",
+         utf8_msg(reject("jürgen@corp.example", None)), tags=("smtputf8",)),
+    case("utf8-invalid", "invalid UTF-8 in a hosted domain: refused",
+         utf8_msg(refused("j\udcffrg@corp.example", action="reject")), tags=("smtputf8",)),
+    case("idn-ulabel", "a hosted IDN domain in U-label form",
+         utf8_msg(keep("anna@bücher.example")), tags=("smtputf8",)),
+    case("idn-alabel", "the same domain in A-label form",
+         msg(keep("anna@xn--bcher-kva.example"))),
+    case("idn-alias-ulabel", "an alias reached by the U-label; the target added as A-label",
+         utf8_msg(rewrite("info@bücher.example", "anna@xn--bcher-kva.example"))),
+    case("idn-alias-alabel", "the same alias by the A-label, in a plain message",
+         msg(rewrite("info@xn--bcher-kva.example", "anna@xn--bcher-kva.example"))),
+    case("idn-unknown", "unknown in an IDN domain: 550 5.1.1",
+         utf8_msg(reject("nobody@bücher.example", None)), tags=("smtputf8",)),
+    case("idn-postmaster", "postmaster@ an IDN domain",
+         utf8_msg(rewrite("postmaster@bücher.example", ADMIN)), tags=("smtputf8",)),
 ]
 
 # --- the reload tests' switch -------------------------------------------------

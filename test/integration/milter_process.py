@@ -50,20 +50,36 @@ def hosted_domains(binary, conf):
     return [l.strip() for l in p.stdout.splitlines() if l.strip()]
 
 
+def escape(address):
+    """The address as -q and the log print it: \\r \\n \\t, and \\xHH for
+    other controls, backslash and every byte >= 0x80."""
+    out = []
+    for b in address.encode("utf-8", "surrogateescape"):
+        if b in (0x0D, 0x0A, 0x09):
+            out.append({0x0D: "\\r", 0x0A: "\\n", 0x09: "\\t"}[b])
+        elif b < 0x20 or b == 0x7F or b == 0x5C or b >= 0x80:
+            out.append("\\x%02x" % b)
+        else:
+            out.append(chr(b))
+    return "".join(out)
+
+
 def query(binary, conf, addresses):
-    """`hosted-milter -c conf -q ADDR...` -> {address: (action, detail)}.
-    Raises when the tool fails or prints an unexpected line."""
+    """`hosted-milter -c conf -q ADDR...` -> {address: (action, detail)},
+    keyed by the addresses as given (-q prints them escaped).  Raises when
+    the tool fails or prints an unexpected line."""
     if not addresses:
         return {}
     p = run_tool(binary, conf, "-q", *addresses)
     if p.returncode != 0:
         raise RuntimeError("-q failed (rc=%d): %s" % (p.returncode, p.stderr.strip()))
+    by_escaped = {escape(a): a for a in addresses}
     out = {}
     for line in p.stdout.splitlines():
         parts = line.split("\t")
         if len(parts) != 3:
             raise RuntimeError("-q printed a line without 3 TAB-separated fields: %r" % line)
-        out[parts[0]] = (parts[1], parts[2])
+        out[by_escaped.get(parts[0], parts[0])] = (parts[1], parts[2])
     return out
 
 

@@ -122,8 +122,9 @@ class _Handler(socketserver.StreamRequestHandler):
                     if verb == "HELO":
                         self.reply("250 %s" % sink.hostname)
                         continue
+                    # SMTPUTF8: the MTA may relay UTF-8 addresses here
                     ext = ["PIPELINING", "SIZE %d" % MAX_MESSAGE, "8BITMIME",
-                           "ENHANCEDSTATUSCODES"]
+                           "ENHANCEDSTATUSCODES", "SMTPUTF8"]
                     if sink.dsn:
                         ext.append("DSN")
                     lines = [sink.hostname] + ext
