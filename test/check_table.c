@@ -1,7 +1,8 @@
 /*
  * check_table.c - unit tests of the table builder and lookups: duplicate
  * detection with locations, attribute conflicts, folding, growth past many
- * rehashes, interning, reference counting.
+ * rehashes, interning, reference counting, Postfix's precedence between
+ * origins and the mailboxes a virtual(5) @domain captures at finish.
  */
 #include <check.h>
 #include <stdio.h>
@@ -235,6 +236,136 @@ START_TEST(test_bad_arguments)
 }
 END_TEST
 
+/* ---- origins: Postfix's precedence between its two kinds of file --------- */
+
+START_TEST(test_origin_set_returns_previous)
+{
+    ck_assert_int_eq(table_builder_set_origin(builder, TABLE_ORIGIN_VIRTUAL), TABLE_ORIGIN_CONFIG);
+    ck_assert_int_eq(table_builder_set_origin(builder, TABLE_ORIGIN_MAILBOXES),
+                     TABLE_ORIGIN_VIRTUAL);
+    ck_assert_int_eq(table_builder_set_origin(builder, TABLE_ORIGIN_CONFIG),
+                     TABLE_ORIGIN_MAILBOXES);
+}
+END_TEST
+
+/* Which repeat of one address is settled by precedence (0) and which is a
+ * duplicate (1): {first origin, first kind, second origin, second kind}. */
+static const struct {
+    enum table_origin o1;
+    enum table_kind k1;
+    enum table_origin o2;
+    enum table_kind k2;
+    int rc;
+    enum table_kind kind; /* of the entry afterwards */
+    unsigned line;        /* its location */
+} precedence_rows[] = {
+    {TABLE_ORIGIN_MAILBOXES, TABLE_MAILBOX, TABLE_ORIGIN_VIRTUAL, TABLE_ALIAS, 0, TABLE_ALIAS, 2},
+    {TABLE_ORIGIN_VIRTUAL, TABLE_ALIAS, TABLE_ORIGIN_MAILBOXES, TABLE_MAILBOX, 0, TABLE_ALIAS, 1},
+    {TABLE_ORIGIN_MAILBOXES, TABLE_MAILBOX, TABLE_ORIGIN_MAILBOXES, TABLE_MAILBOX, 1, TABLE_MAILBOX,
+     1},
+    {TABLE_ORIGIN_VIRTUAL, TABLE_ALIAS, TABLE_ORIGIN_VIRTUAL, TABLE_ALIAS, 1, TABLE_ALIAS, 1},
+    {TABLE_ORIGIN_CONFIG, TABLE_MAILBOX, TABLE_ORIGIN_VIRTUAL, TABLE_ALIAS, 1, TABLE_MAILBOX, 1},
+    {TABLE_ORIGIN_CONFIG, TABLE_ALIAS, TABLE_ORIGIN_MAILBOXES, TABLE_MAILBOX, 1, TABLE_ALIAS, 1},
+    {TABLE_ORIGIN_MAILBOXES, TABLE_MAILBOX, TABLE_ORIGIN_CONFIG, TABLE_ALIAS, 1, TABLE_MAILBOX, 1},
+    {TABLE_ORIGIN_VIRTUAL, TABLE_ALIAS, TABLE_ORIGIN_CONFIG, TABLE_MAILBOX, 1, TABLE_ALIAS, 1},
+};
+
+START_TEST(test_origin_precedence)
+{
+    const char *targets[] = {"x@corp.example"};
+    const struct table_entry *e;
+    struct table_loc prev = {NULL, 0};
+
+    table_builder_set_origin(builder, precedence_rows[_i].o1);
+    ck_assert_int_eq(table_builder_add_entry(builder, precedence_rows[_i].k1, "a@example.org",
+                                             targets, precedence_rows[_i].k1 != TABLE_MAILBOX,
+                                             at(1), NULL),
+                     0);
+    table_builder_set_origin(builder, precedence_rows[_i].o2);
+    ck_assert_int_eq(table_builder_add_entry(builder, precedence_rows[_i].k2, "A@example.org",
+                                             targets, precedence_rows[_i].k2 != TABLE_MAILBOX,
+                                             at(2), &prev),
+                     precedence_rows[_i].rc);
+    if (precedence_rows[_i].rc == 1)
+        ck_assert_uint_eq(prev.line, 1);
+    struct table *t = table_builder_finish(builder);
+    ck_assert_int_eq(table_lookup(t, "a@example.org", 13, &e), 1);
+    ck_assert_int_eq(e->kind, precedence_rows[_i].kind);
+    ck_assert_uint_eq(e->ntargets, precedence_rows[_i].kind == TABLE_MAILBOX ? 0 : 1);
+    ck_assert_uint_eq(table_builder_entry_loc(builder, 0).line, precedence_rows[_i].line);
+    ck_assert_uint_eq(table_count_kind(t, precedence_rows[_i].kind), 1);
+    ck_assert_uint_eq(table_entry_count(t), 1);
+    table_unref(t);
+}
+END_TEST
+
+/* A virtual(5) @domain captures mailbox_table mailboxes at finish; native
+ * mailboxes and other domains stay; the index still finds the rest. */
+START_TEST(test_capture_at_finish)
+{
+    const char *catch_all[] = {"info@corp.example"};
+    const struct table_entry *e;
+    struct table_loc where;
+    const char *example;
+    char addr[64];
+
+    ck_assert_int_eq(table_builder_add_domain(builder, "example.org", at(1)), 0);
+    ck_assert_int_eq(table_builder_add_domain(builder, "corp.example", at(1)), 0);
+    ck_assert_int_eq(
+        table_builder_add_entry(builder, TABLE_MAILBOX, "native@example.org", NULL, 0, at(2), NULL),
+        0);
+    table_builder_set_origin(builder, TABLE_ORIGIN_MAILBOXES);
+    for (int i = 0; i < 100; i++) {
+        snprintf(addr, sizeof(addr), "u%d@%s", i, i % 2 ? "example.org" : "corp.example");
+        ck_assert_int_eq(
+            table_builder_add_entry(builder, TABLE_MAILBOX, addr, NULL, 0, at(10 + i), NULL), 0);
+    }
+    table_builder_set_origin(builder, TABLE_ORIGIN_VIRTUAL);
+    ck_assert_int_eq(table_builder_set_catch_all(builder, "example.org", catch_all, 1, at(5), NULL),
+                     0);
+    struct table *t = table_builder_finish(builder);
+    ck_assert_ptr_nonnull(t);
+    ck_assert_uint_eq(table_entry_count(t), 51);
+    ck_assert_uint_eq(table_count_kind(t, TABLE_MAILBOX), 51);
+    ck_assert_int_eq(table_lookup(t, "u1@example.org", 14, &e), 0);
+    ck_assert_int_eq(table_lookup(t, "native@example.org", 18, &e), 1);
+    for (int i = 0; i < 100; i += 2) {
+        int n = snprintf(addr, sizeof(addr), "u%d@corp.example", i);
+        ck_assert_int_eq(table_lookup(t, addr, (size_t)n, &e), 1);
+        size_t idx = table_entry_index(t, e);
+        ck_assert_ptr_eq(table_entry_at(t, idx), e);
+        ck_assert_uint_eq(table_builder_entry_loc(builder, idx).line, 10u + (unsigned)i);
+    }
+    ck_assert_uint_eq(table_builder_captured(builder, 0, &where, &example), 50);
+    ck_assert_uint_eq(where.line, 5);
+    ck_assert_str_eq(example, "u1@example.org");
+    ck_assert_uint_eq(table_builder_captured(builder, 1, &where, &example), 0);
+    table_unref(t);
+}
+END_TEST
+
+/* A native catch_all captures nothing. */
+START_TEST(test_native_catch_all_captures_nothing)
+{
+    const char *catch_all[] = {"info@corp.example"};
+    const struct table_entry *e;
+    struct table_loc where;
+    const char *example;
+
+    ck_assert_int_eq(table_builder_add_domain(builder, "example.org", at(1)), 0);
+    ck_assert_int_eq(table_builder_set_catch_all(builder, "example.org", catch_all, 1, at(2), NULL),
+                     0);
+    table_builder_set_origin(builder, TABLE_ORIGIN_MAILBOXES);
+    ck_assert_int_eq(
+        table_builder_add_entry(builder, TABLE_MAILBOX, "bob@example.org", NULL, 0, at(3), NULL),
+        0);
+    struct table *t = table_builder_finish(builder);
+    ck_assert_int_eq(table_lookup(t, "bob@example.org", 15, &e), 1);
+    ck_assert_uint_eq(table_builder_captured(builder, 0, &where, &example), 0);
+    table_unref(t);
+}
+END_TEST
+
 static Suite *table_suite(void)
 {
     Suite *s = suite_create("table");
@@ -250,6 +381,11 @@ static Suite *table_suite(void)
     tcase_add_test(tc, test_reference_count);
     tcase_add_test(tc, test_free_unfinished_builder);
     tcase_add_test(tc, test_bad_arguments);
+    tcase_add_test(tc, test_origin_set_returns_previous);
+    tcase_add_loop_test(tc, test_origin_precedence, 0,
+                        sizeof(precedence_rows) / sizeof(precedence_rows[0]));
+    tcase_add_test(tc, test_capture_at_finish);
+    tcase_add_test(tc, test_native_catch_all_captures_nothing);
     suite_add_tcase(s, tc);
     return s;
 }
