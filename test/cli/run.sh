@@ -154,6 +154,97 @@ check "run with broken config" 1 "$T/empty" "" -- -f -c "$T/bad.conf" -s "unix:$
 stderr_has "run with broken config" "$T/bad.conf:$line: "
 [ -e "$T/m.sock" ] && fail "socket created despite the broken config"
 
+# ---- every diagnostic has a place: global settings, included files, table
+# files, and the line that names a table file that cannot be read ----------
+cat >"$T/pm-inc.conf" <<'CONF'
+# the global postmaster comes from here
+// and reaches no mailbox
+postmaster = "ghost@corp.example"
+CONF
+{ grep -v '^postmaster' "$T/t.conf"; echo 'include("pm-inc.conf")'; } >"$T/pm.conf"
+check "-t global postmaster in an include" 1 "$T/empty" "" -- -c "$T/pm.conf" -t
+stderr_has "-t global postmaster in an include" \
+    "^$T/pm-inc.conf:3: global postmaster ghost@corp.example reaches no mailbox "
+
+{ cat "$T/t.conf"; echo 'table += "missing-virtual"'; } >"$T/tab.conf"
+line=$(wc -l <"$T/tab.conf" | tr -d ' ')
+printf '%s\n' "$T/tab.conf:$line: table file $T/missing-virtual: No such file or directory" >"$T/want"
+check "-t missing table file" 1 "$T/empty" "$T/want" -- -c "$T/tab.conf" -t
+
+cat >"$T/mbox-inc.conf" <<'CONF'
+mailbox_table = {
+    # one file per line
+    "mailboxes-missing"
+}
+CONF
+{ cat "$T/t.conf"; echo 'include("mbox-inc.conf")'; } >"$T/mbox.conf"
+printf '%s\n' "$T/mbox-inc.conf:3: mailbox_table file $T/mailboxes-missing: No such file or directory" >"$T/want"
+check "-t missing mailbox_table file in an include" 1 "$T/empty" "$T/want" -- -c "$T/mbox.conf" -t
+
+printf '%s\n' 'shop.example  hosted' '# a comment' 'lost@shop.example  nobody@corp.example' >"$T/virtual-bad"
+sed 's|table = { "virtual" }|table = { "virtual-bad" }|' "$T/t.conf" >"$T/vbad.conf"
+check "-t table file entry" 1 "$T/empty" "" -- -c "$T/vbad.conf" -t
+stderr_has "-t table file entry" \
+    "^$T/virtual-bad:3: alias lost@shop.example: target nobody@corp.example reaches no mailbox "
+
+# every line of the output starts with file:line, whatever went wrong
+for conf in bad pm tab mbox vbad; do
+    "$BIN" -c "$T/$conf.conf" -t >/dev/null 2>"$T/stderr"
+    if grep -v '^/[^:]*:[1-9][0-9]*: ' "$T/stderr" >"$T/stray"; then
+        fail "-t $conf.conf: a diagnostic without file:line"
+        cat "$T/stray"
+    fi
+done
+echo "ok: every diagnostic has file:line"
+
+# ---- at reload (SIGUSR1) the log keeps the places ---------------------------
+# wait_log PATTERN - up to 10 s for the daemon's log to match.
+wait_log() {
+    i=0
+    while ! grep -q -e "$1" "$T/daemon.log" 2>/dev/null; do
+        i=$((i + 1))
+        [ "$i" -gt 100 ] && return 1
+        sleep 0.1
+    done
+}
+printf '%s\n' '# included' 'postmaster = "admin@corp.example"' >"$T/rl-inc.conf"
+{ grep -v '^postmaster' "$T/t.conf"; echo 'include("rl-inc.conf")'; } >"$T/rl.conf"
+"$BIN" -f -c "$T/rl.conf" -s "unix:$T/rl.sock" 2>"$T/daemon.log" &
+daemon=$!
+if wait_log 'listening on'; then
+    printf '%s\n' '# included' 'postmaster = "ghost@corp.example"' >"$T/rl-inc.conf"
+    kill -USR1 "$daemon"
+    wait_log 'reload failed' || fail "reload: no failure logged"
+    grep -q "error: $T/rl-inc.conf:2: global postmaster ghost@corp.example reaches no mailbox " \
+        "$T/daemon.log" || { fail "reload: global postmaster without its place"; cat "$T/daemon.log"; }
+    { grep -v '^postmaster' "$T/t.conf"; echo 'include("rl-inc.conf")'; echo 'table += "gone"'; } >"$T/rl.conf"
+    kill -USR1 "$daemon"
+    wait_log 'table file' || fail "reload: missing table file not logged"
+    line=$(wc -l <"$T/rl.conf" | tr -d ' ')
+    grep -q "error: $T/rl.conf:$line: table file $T/gone: No such file or directory" "$T/daemon.log" ||
+        { fail "reload: missing table file without its place"; cat "$T/daemon.log"; }
+    echo "ok: reload diagnostics keep file:line"
+else
+    fail "reload: the daemon did not start"
+    cat "$T/daemon.log"
+fi
+kill "$daemon" 2>/dev/null
+wait "$daemon" 2>/dev/null
+
+# ---- no global postmaster: a warning, RCPT TO:<postmaster> goes to the MTA --
+cat >"$T/nopm.conf" <<'CONF'
+socket = "unix:/nonexistent/hosted-milter.sock"
+domain "corp.example" {
+    postmaster = "admin@corp.example"
+}
+mailbox "admin@corp.example" { }
+CONF
+printf '%s\n' "$T/nopm.conf: OK: 1 domain, 1 mailbox, 0 secondary addresses, 0 aliases" >"$T/want"
+printf '%s\n' "$T/nopm.conf:1: warning: no global postmaster: RCPT TO:<postmaster> (without a domain) will be passed to the MTA; set postmaster = \"mailbox\" among the global settings of $T/nopm.conf" >"$T/want-err"
+check "-t no global postmaster" 0 "$T/want" "$T/want-err" -- -c "$T/nopm.conf" -t
+printf '%s\t%s\t\n' postmaster pass >"$T/want"
+check "-q bare postmaster without a global one" 0 "$T/want" - -- -c "$T/nopm.conf" -q postmaster
+
 # ---- the shipped configuration ----------------------------------------------
 ETC="$SRC/etc/hosted-milter.conf"
 "$BIN" -c "$ETC" -t >"$T/stdout" 2>"$T/stderr" || { fail "-t shipped config"; cat "$T/stderr"; }
