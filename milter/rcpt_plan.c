@@ -258,7 +258,8 @@ static size_t xtext(char *dst, const char *src, size_t len)
     return n;
 }
 
-/* "ORCPT=rfc822;" + xtext of rcpt without brackets and route. */
+/* "ORCPT=rfc822;" + xtext of rcpt without brackets, route and the white
+ * space around the address (Sendmail hands "<a@b >" over as sent). */
 static char *default_orcpt(const char *rcpt)
 {
     static const char prefix[] = "ORCPT=rfc822;";
@@ -268,6 +269,12 @@ static char *default_orcpt(const char *rcpt)
     find_route(rcpt, &start, &end);
     len = n - end;
     if (rcpt[0] == '<' && len > 0 && rcpt[n - 1] == '>')
+        len--;
+    while (len > 0 && (rcpt[end] == ' ' || rcpt[end] == '\t')) {
+        end++;
+        len--;
+    }
+    while (len > 0 && (rcpt[end + len - 1] == ' ' || rcpt[end + len - 1] == '\t'))
         len--;
     if ((out = malloc(sizeof prefix - 1 + 3 * len + 1)) == NULL)
         return NULL;

@@ -80,6 +80,9 @@ static const struct {
     {"<a@b.example>", NULL, NULL, "ORCPT=rfc822;a@b.example"},
     {"a@b.example", NULL, NULL, "ORCPT=rfc822;a@b.example"},
     {"<postmaster>", NULL, NULL, "ORCPT=rfc822;postmaster"},
+    /* white space around the address is not part of it (Sendmail keeps it) */
+    {"<a@b.example >", NULL, NULL, "ORCPT=rfc822;a@b.example"},
+    {"< \ta(x) @b.example\t >", NULL, NULL, "ORCPT=rfc822;a(x)+20@b.example"},
     {"<PostMaster@Hosted.Example>", NULL, NULL, "ORCPT=rfc822;PostMaster@Hosted.Example"},
     /* xtext: '+', '=', space, 8-bit, control */
     {"<u+tag=x@d.example>", NULL, NULL, "ORCPT=rfc822;u+2Btag+3Dx@d.example"},

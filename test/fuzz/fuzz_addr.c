@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistr.h>
 
 #include "addr.h"
 
@@ -49,11 +50,13 @@ static void check_shape(const struct addr *a, const char *delims)
     } else {
         CHECK(*addr_extension(a) == '\0');
     }
-    for (size_t i = 0; i < a->local_len + a->domain_len; i++) {
-        unsigned char c =
-            (unsigned char)(i < a->local_len ? a->local[i] : a->domain[i - a->local_len]);
-        CHECK(c >= 0x20 && c < 0x7f);
-    }
+    /* no control byte; UTF-8 only in the local part (SMTPUTF8), and there
+     * well-formed; the domain is ASCII (A-labels) */
+    for (size_t i = 0; i < a->local_len; i++)
+        CHECK((unsigned char)a->local[i] >= 0x20 && a->local[i] != 0x7f);
+    CHECK(u8_check((const uint8_t *)a->local, a->local_len) == NULL);
+    for (size_t i = 0; i < a->domain_len; i++)
+        CHECK((unsigned char)a->domain[i] >= 0x20 && (unsigned char)a->domain[i] < 0x7f);
     for (size_t i = 0; i < a->domain_len; i++)
         CHECK(!(a->domain[i] >= 'A' && a->domain[i] <= 'Z'));
 }

@@ -13,8 +13,12 @@ A Case is a list of Messages sent over one SMTP connection.  Expected
 deliveries are a multiset compared case-insensitively by address; ORCPT and
 NOTIFY are compared where a Delivery names them (ANY: not checked, because
 that value is the MTA's own business, e.g. the ORCPT of a kept recipient).
-Case.tags lets a suite skip a case its MTA cannot run (CasesBase.skip_tags);
-none is tagged yet.
+Case.tags lets a suite skip a case its MTA cannot run (CasesBase.skip_tags):
+postfix-reading and sendmail-reading mark what depends on that MTA's own
+reading of a malformed RCPT argument (Postfix drops a backslash and quotes
+a local part that is no dot-atom; Sendmail keeps both as sent), smtputf8
+what needs SMTPUTF8, which Debian's Sendmail 8.17 does not offer (MAIL
+FROM ... SMTPUTF8 gets 555 5.5.4).
 """
 
 from dataclasses import dataclass, field
@@ -200,16 +204,34 @@ def refused(path, action=None):
     return Rcpt(path, action=action, reply="refuse"), []
 
 
-# The spellings of one local part L at domain D that Postfix reads as L@D.
+# The spellings of one local part L at domain D that Postfix and Sendmail
+# both read as L@D: an RFC 822 comment, a space before '@', a space before
+# the closing bracket.
 def _reading_forms(local, domain):
     return ["%s(x)@%s" % (local, domain), "%s @%s" % (local, domain),
-            "%s\\%s@%s" % (local[:1], local[1:], domain), "%s@%s " % (local, domain)]
+            "%s@%s " % (local, domain)]
 
 
-def _reading_case(kind, local, domain, build, doc):
-    return case("reading-" + kind, "%s in every form Postfix rewrites: %s" % (kind, doc),
-                *[msg(build(form)) for form in _reading_forms(local, domain)],
-                tags=("postfix-reading",))
+def _backslash(local, domain):
+    """L with a backslash after its first letter: Postfix reads L@D,
+    Sendmail keeps the backslash (no address of the table: 5.1.3)."""
+    return "%s\\%s@%s" % (local[:1], local[1:], domain)
+
+
+def _reading_case(kind, local, domain, build, doc, sendmail=None):
+    """One case per MTA reading: the shared forms and Postfix's reading of
+    the backslash form (tag postfix-reading); with sendmail given, a second
+    case with Sendmail's reading of it (tag sendmail-reading)."""
+    out = [case("reading-" + kind, "%s in every form the MTA rewrites: %s" % (kind, doc),
+                *[msg(build(form)) for form in _reading_forms(local, domain)]),
+           case("reading-backslash-" + kind, "%s with a backslash, as Postfix reads it" % kind,
+                msg(build(_backslash(local, domain))), tags=("postfix-reading",))]
+    if sendmail is None:
+        sendmail = lambda p: bad_syntax(p, p)  # noqa: E731
+    out.append(case("reading-backslash-sendmail-" + kind,
+                    "%s with a backslash, as Sendmail reads it" % kind,
+                    msg(sendmail(_backslash(local, domain))), tags=("sendmail-reading",)))
+    return out
 
 
 def case(cid, doc, *messages, tags=()):
@@ -366,36 +388,46 @@ CASES = [
 
 # Every hosted-domain kind, in the forms of the issue's table, through the
 # MTA: refused, or rewritten to exactly the configured targets, no bounce.
+READING_CASES = [
+    ("unknown", "nobody", "corp.example", lambda p: read_as_reject(p, None),
+     "refused 5.1.1, never relayed"),
+    ("mailbox", "bob", "corp.example", lambda p: read_as_kept(p, "bob@corp.example"), "kept"),
+    ("secondary", "alice", "example.org", lambda p: read_as_rewrite(p, "alice@corp.example"),
+     "to the primary"),
+    ("alias", "sales", "example.org",
+     lambda p: read_as_rewrite(p, ["bob@corp.example", "carol@corp.example"]),
+     "to both targets"),
+    ("role", "postmaster", "corp.example", lambda p: read_as_rewrite(p, HM),
+     "to the domain's postmaster"),
+    ("alias-domain", "bob", "example.net", lambda p: read_as_rewrite(p, "bob@corp.example"),
+     "moved to corp.example"),
+]
+CASES += [c for kind, local, domain, build, doc in READING_CASES
+          for c in _reading_case(kind, local, domain, build, doc)]
+CASES += _reading_case("catch-all", "random", "example.org",
+                       lambda p: read_as_rewrite(p, "info@corp.example"), "to the catch-all",
+                       sendmail=lambda p: read_as_rewrite(p, "info@corp.example"))
+CASES += _reading_case("pass-domain", "unknown", "legacy.example",
+                       lambda p: read_as_kept(p, "unknown@legacy.example"), "passed as read",
+                       sendmail=lambda p: read_as_kept(p, p))
 CASES += [
-    _reading_case("unknown", "nobody", "corp.example",
-                  lambda p: read_as_reject(p, None), "refused 5.1.1, never relayed"),
-    _reading_case("mailbox", "bob", "corp.example",
-                  lambda p: read_as_kept(p, "bob@corp.example"), "kept"),
-    _reading_case("secondary", "alice", "example.org",
-                  lambda p: read_as_rewrite(p, "alice@corp.example"), "to the primary"),
-    _reading_case("alias", "sales", "example.org",
-                  lambda p: read_as_rewrite(p, ["bob@corp.example", "carol@corp.example"]),
-                  "to both targets"),
-    _reading_case("role", "postmaster", "corp.example",
-                  lambda p: read_as_rewrite(p, HM), "to the domain's postmaster"),
-    _reading_case("alias-domain", "bob", "example.net",
-                  lambda p: read_as_rewrite(p, "bob@corp.example"), "moved to corp.example"),
-    _reading_case("catch-all", "random", "example.org",
-                  lambda p: read_as_rewrite(p, "info@corp.example"), "to the catch-all"),
-    _reading_case("pass-domain", "unknown", "legacy.example",
-                  lambda p: read_as_kept(p, "unknown@legacy.example"), "passed as read"),
     case("malformed-local", "local parts no dot-atom can spell: refused, never relayed",
          msg(refused(".bob@corp.example")), msg(refused("bob..x@corp.example")),
          msg(refused("bob.@corp.example")),
-         msg(read_as_reject("@corp.example", None, xcode=BAD_SYNTAX)),
+         msg(refused("@corp.example")),
          msg(bad_syntax("x" * 65 + "@corp.example")),
          msg(bad_syntax("postmaster" + "x" * 60 + "@example.net"))),
     case("malformed-catch-all", "what Postfix reads as a quoted local part goes to the "
          "catch-all, as in Postfix", msg(read_as_rewrite("bob.@example.org", "info@corp.example")),
          tags=("postfix-reading",)),
+    case("malformed-catch-all-sendmail", "Sendmail reads bob.@ unquoted: refused 5.1.3",
+         msg(bad_syntax("bob.@example.org", "bob.@example.org")), tags=("sendmail-reading",)),
     case("malformed-pass-domain", "a malformed local part in a pass domain is the MTA's",
          msg(read_as_kept(".odd@legacy.example", '".odd"@legacy.example')),
          tags=("postfix-reading",)),
+    case("malformed-pass-domain-sendmail", "the same, as Sendmail reads it",
+         msg(read_as_kept(".odd@legacy.example", ".odd@legacy.example")),
+         tags=("sendmail-reading",)),
     # SMTPUTF8 and IDN (e2e.conf: bücher.example, anna@, info@, jörg@)
     case("utf8-mailbox", "a UTF-8 local part is an address like any other",
          utf8_msg(keep("jörg@corp.example")), tags=("smtputf8",)),
@@ -411,7 +443,8 @@ CASES += [
     case("idn-alabel", "the same domain in A-label form",
          msg(keep("anna@xn--bcher-kva.example"))),
     case("idn-alias-ulabel", "an alias reached by the U-label; the target added as A-label",
-         utf8_msg(rewrite("info@bücher.example", "anna@xn--bcher-kva.example"))),
+         utf8_msg(rewrite("info@bücher.example", "anna@xn--bcher-kva.example")),
+         tags=("smtputf8",)),
     case("idn-alias-alabel", "the same alias by the A-label, in a plain message",
          msg(rewrite("info@xn--bcher-kva.example", "anna@xn--bcher-kva.example"))),
     case("idn-unknown", "unknown in an IDN domain: 550 5.1.1",

@@ -89,6 +89,9 @@ class SendmailCases(_NeedsSendmail, suite_common.CasesBase):
     """The shared end-to-end cases, plus the Sendmail-only check that the
     relay domains came from `hosted-milter -D`."""
     mta_factory = staticmethod(sendmail_factory)
+    # Postfix's reading of malformed arguments; SMTPUTF8, which Debian's
+    # Sendmail refuses at MAIL FROM (555 5.5.4) -- see cases.py.
+    skip_tags = {"postfix-reading", "smtputf8"}
 
     def test_relay_domains(self):
         """RELAY_DOMAIN lines from hosted-milter -D: every hosted domain is
