@@ -180,6 +180,18 @@ size_t table_builder_captured(const struct table_builder *b, size_t index, struc
 struct table_loc table_builder_entry_loc(const struct table_builder *b, size_t index);
 struct table_loc table_builder_domain_loc(const struct table_builder *b, size_t index);
 
+/* The settings of a domain whose place the builder keeps. */
+enum table_domain_setting {
+    TABLE_SETTING_POSTMASTER,
+    TABLE_SETTING_ALIAS_DOMAIN,
+    TABLE_SETTING_CATCH_ALL,
+};
+
+/* table_builder_setting_loc - after finish: where that setting of the
+ * index-th domain was made; {NULL, 0} when it was not (or before finish). */
+struct table_loc table_builder_setting_loc(const struct table_builder *b, size_t index,
+                                           enum table_domain_setting which);
+
 /*
  * table_lookup - find the entry for a folded address key of keylen bytes.
  * Returns 1 and sets *out (borrowed, lives as long as the table), 0 when

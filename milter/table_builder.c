@@ -623,6 +623,24 @@ struct table_loc table_builder_domain_loc(const struct table_builder *b, size_t 
     return b->finished && index < b->ndomains ? b->domain_locs[index].decl : none;
 }
 
+struct table_loc table_builder_setting_loc(const struct table_builder *b, size_t index,
+                                           enum table_domain_setting which)
+{
+    struct table_loc none = {NULL, 0};
+
+    if (!b->finished || index >= b->ndomains)
+        return none;
+    switch (which) {
+    case TABLE_SETTING_POSTMASTER:
+        return b->domain_locs[index].postmaster;
+    case TABLE_SETTING_ALIAS_DOMAIN:
+        return b->domain_locs[index].alias_domain;
+    case TABLE_SETTING_CATCH_ALL:
+        return b->domain_locs[index].catch_all;
+    }
+    return none;
+}
+
 size_t table_builder_captured(const struct table_builder *b, size_t index, struct table_loc *at,
                               const char **example)
 {

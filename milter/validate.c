@@ -108,6 +108,18 @@ static struct table_loc domain_loc(const struct vctx *c, size_t i)
     return c->b != NULL ? table_builder_domain_loc(c->b, i) : none;
 }
 
+/* setting_loc - where a setting of the i-th domain was made (its own line
+ * in a domain section, or a table file's @domain line), else where the
+ * domain was declared. */
+static struct table_loc setting_loc(const struct vctx *c, size_t i, enum table_domain_setting which)
+{
+    struct table_loc loc = {NULL, 0};
+
+    if (c->b != NULL)
+        loc = table_builder_setting_loc(c->b, i, which);
+    return loc.file != NULL && loc.line > 0 ? loc : domain_loc(c, i);
+}
+
 /* The index of an entry or domain returned by a lookup. */
 static size_t entry_index(const struct vctx *c, const struct table_entry *e)
 {
@@ -255,7 +267,7 @@ static void report_domain_cycle(struct vctx *c, size_t start)
             o += (size_t)snprintf(msg + o, sizeof(msg) - o, " -> ...");
         }
     } while (i != start);
-    report(c, DIAG_ERROR, domain_loc(c, start), "%s", msg);
+    report(c, DIAG_ERROR, setting_loc(c, start, TABLE_SETTING_ALIAS_DOMAIN), "%s", msg);
 }
 
 /* Each domain has at most one alias_domain: walk every chain once, report
@@ -285,7 +297,7 @@ static void check_alias_domains(struct vctx *c)
 
         const struct table_domain *d = table_domain_at(c->t, i);
         if (d->alias_domain != NULL && d->ncatch_all > 0)
-            report(c, DIAG_WARNING, domain_loc(c, i),
+            report(c, DIAG_WARNING, setting_loc(c, i, TABLE_SETTING_CATCH_ALL),
                    "domain %s: catch_all is never used, alias_domain %s takes precedence", d->name,
                    d->alias_domain);
     }
@@ -451,16 +463,15 @@ static void check_domains(struct vctx *c)
 
     for (size_t i = 0; i < c->ndom; i++) {
         const struct table_domain *d = table_domain_at(c->t, i);
-        struct table_loc loc = domain_loc(c, i);
 
         if (d->postmaster != NULL) {
             snprintf(what, sizeof(what), "domain %s: postmaster", d->name);
-            if (check_target(c, loc, what, d->postmaster))
+            if (check_target(c, setting_loc(c, i, TABLE_SETTING_POSTMASTER), what, d->postmaster))
                 c->dflag[i] |= D_PM_BAD;
         }
         for (unsigned k = 0; k < d->ncatch_all; k++) {
             snprintf(what, sizeof(what), "domain %s: catch_all target", d->name);
-            check_target(c, loc, what, d->catch_all[k]);
+            check_target(c, setting_loc(c, i, TABLE_SETTING_CATCH_ALL), what, d->catch_all[k]);
         }
     }
 

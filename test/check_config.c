@@ -871,6 +871,22 @@ static const struct {
     {{"include(\"inc.conf\")\n", "\n# c\ndomain \"a.example\" { }\n", NULL, NULL},
      false,
      "inc.conf:3: domain a.example: postmaster@a.example reaches no mailbox ("},
+    /* a domain's settings at their own lines, not the section's */
+    {{"postmaster = \"pm@b.example\"\ninclude(\"inc.conf\")\n",
+      "domain \"a.example\" {\n  # c\n  postmaster = \"nobody@a.example\"\n}\n", NULL, NULL},
+     false,
+     "inc.conf:3: domain a.example: postmaster nobody@a.example reaches no mailbox ("},
+    {{"postmaster = \"pm@b.example\"\ndomain \"a.example\" {\n\n  alias_domain = \"b.example\"\n}\n"
+      "domain \"b.example\" { alias_domain = \"a.example\" }\n",
+      NULL, NULL, NULL},
+     false,
+     "main.conf:4: alias_domain loop: a.example -> b.example -> a.example"},
+    /* a catch-all from a table file for a domain of the configuration */
+    {{"postmaster = \"pm@b.example\"\ndomain \"a.example\" { }\ndomain \"b.example\" { }\n"
+      "mailbox \"pm@b.example\" { }\ntable = { \"virtual\" }\n",
+      NULL, "# c\n@a.example nobody@b.example\n", NULL},
+     false,
+     "virtual:2: domain a.example: catch_all target nobody@b.example reaches no mailbox ("},
     /* an entry in an included file, warning and error */
     {{"postmaster = \"pm@a.example\"\ndomain \"a.example\" { }\ninclude(\"inc.conf\")\n",
       "mailbox \"pm@a.example\" {\n  addresses = {\n    # c\n    \"pm@b.example\"\n  }\n}\n", NULL,

@@ -501,6 +501,25 @@ static void sc_table_file(struct fx *f)
         table_builder_add_entry(f->b, TABLE_ALIAS, "sales@corp.example", &target, 1, v3, NULL), 0);
 }
 
+/* Domain settings made on lines of their own, one from a table file. */
+static void sc_setting_lines(struct fx *f)
+{
+    struct table_loc v4 = {table_builder_intern_file(f->b, "virtual"), 4};
+    const char *gone = "nobody@corp.example";
+
+    corp(f);
+    domain(f, "example.org", 5);
+    ck_assert_int_eq(
+        table_builder_set_postmaster(f->b, "example.org", "gone@corp.example", at(f, 7), NULL), 0);
+    ck_assert_int_eq(table_builder_set_catch_all(f->b, "example.org", &gone, 1, v4, NULL), 0);
+    domain(f, "a.example", 10);
+    domain(f, "b.example", 12);
+    ck_assert_int_eq(
+        table_builder_set_alias_domain(f->b, "a.example", "b.example", at(f, 11), NULL), 0);
+    ck_assert_int_eq(
+        table_builder_set_alias_domain(f->b, "b.example", "a.example", at(f, 13), NULL), 0);
+}
+
 static const struct {
     const char *name;
     void (*build)(struct fx *f);
@@ -531,6 +550,27 @@ static const struct {
      1,
      0,
      "virtual:3: alias sales@corp.example: target nobody@corp.example reaches no mailbox ("},
+    {"domain postmaster at its line",
+     sc_setting_lines,
+     "admin@corp.example",
+     {"main.conf", {"main.conf", 1}},
+     3,
+     0,
+     CONF ":7: domain example.org: postmaster gone@corp.example reaches no mailbox ("},
+    {"catch-all at its table line",
+     sc_setting_lines,
+     "admin@corp.example",
+     {"main.conf", {"main.conf", 1}},
+     3,
+     0,
+     "virtual:4: domain example.org: catch_all target nobody@corp.example reaches no mailbox ("},
+    {"alias_domain loop at its line",
+     sc_setting_lines,
+     "admin@corp.example",
+     {"main.conf", {"main.conf", 1}},
+     3,
+     0,
+     CONF ":11: alias_domain loop: a.example -> b.example -> a.example"},
     {"bare postmaster with nowhere to go",
      sc_postmaster_mailbox,
      NULL,
