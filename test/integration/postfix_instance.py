@@ -133,6 +133,9 @@ class PostfixInstance:
             "local_recipient_maps": "",
             "virtual_alias_domains": "",
             "recipient_delimiter": "+",
+            # SMTPUTF8 (the default, said here because the IDN and UTF-8
+            # cases depend on it)
+            "smtputf8_enable": "yes",
             "biff": "no",
             "smtp_dns_support_level": "disabled",
             "smtpd_tls_security_level": "none",
