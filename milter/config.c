@@ -408,8 +408,20 @@ static int pp_include(struct parse_ctx *c, const char *text, size_t len, size_t 
         ctx_error(c, at, "out of memory");
         goto out;
     }
+    unsigned inc = (unsigned)c->nfiles; /* the index pp_file gives it */
     if (pp_file(c, path, &at, level + 1) != 0)
         goto out;
+    /* an included file is whole: a statement it leaves open would take its
+     * end from the including file, and the error the wrong place */
+    if (c->depth > 0) {
+        ctx_error(c, c->open, "'{' is never closed");
+        goto out;
+    }
+    if (c->prev_tok == TOK_EQ) {
+        ctx_error(c, ((struct srcpos){inc, c->last_line[inc]}),
+                  "value missing at the end of the file");
+        goto out;
+    }
     /* ... and the rest of the including line continues on the next one */
     if (c->outlen > 0 && c->out[c->outlen - 1] != '\n' && out_put(c, "\n", 1) != 0) {
         ctx_error(c, at, "out of memory");

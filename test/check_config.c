@@ -934,6 +934,13 @@ static const struct {
     /* the end of the file is its last line, not the one after */
     {{"\n\ntimeout =\n", NULL, NULL, NULL}, false, "main.conf:3: premature end of file"},
     {{"roles = {\n  \"abuse\",\n", NULL, NULL, NULL}, false, "main.conf:1: '{' is never closed"},
+    /* an included file is whole: it does not end inside a statement */
+    {{"include(\"inc.conf\")\n\nsocket = \"unix:/x\"\n", "# c\n\ntimeout =\n", NULL, NULL},
+     false,
+     "inc.conf:3: value missing at the end of the file"},
+    {{"include(\"inc.conf\")\n}\n", "domain \"a.example\" {\n  # c\n", NULL, NULL},
+     false,
+     "inc.conf:1: '{' is never closed"},
     /* what libconfuse fails on without a word */
     {{"\n\n${HOSTED_MILTER_TEST_UNSET}\n", NULL, NULL, NULL},
      false,
