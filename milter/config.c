@@ -220,6 +220,22 @@ static struct table_loc ctx_loc(const struct parse_ctx *c, struct srcpos pos)
     return loc;
 }
 
+/* again - " (...included more than once)" when a duplicate at pos is the
+ * same file and line as the first one (file, line) read a second time,
+ * which "already defined at" the same place would not explain. */
+static const char *again(const struct parse_ctx *c, struct srcpos pos, const char *file,
+                         unsigned line)
+{
+    size_t reads = 0;
+
+    if (pos.file >= c->nfiles || file == NULL || pos.line != line ||
+        strcmp(c->files[pos.file], file) != 0)
+        return "";
+    for (size_t i = 0; i < c->nfiles; i++)
+        reads += strcmp(c->files[i], file) == 0;
+    return reads > 1 ? " (that file is included more than once)" : "";
+}
+
 /* join_path - name relative to dir (NULL: as is); a new string or NULL. */
 static char *join_path(const char *dir, const char *name)
 {
@@ -674,8 +690,9 @@ static bool dup_title(cfg_t *cfg, const char *title)
     if (first == NULL)
         return false;
     struct srcpos fp = ctx_map(active, first->line);
-    ctx_error(active, cfg_pos(cfg), "%s \"%s\" is already defined at %s:%u", kind, title,
-              fp.file < active->nfiles ? active->files[fp.file] : "?", fp.line);
+    const char *ff = fp.file < active->nfiles ? active->files[fp.file] : "?";
+    ctx_error(active, cfg_pos(cfg), "%s \"%s\" is already defined at %s:%u%s", kind, title, ff,
+              fp.line, again(active, cfg_pos(cfg), ff, fp.line));
     return true;
 }
 
@@ -1119,11 +1136,11 @@ static int add_entry(struct parse_ctx *c, cfg_t *cfg, struct table_builder *b, e
     if (rc == 0)
         return 0;
     if (canon_address(canon, true, key) == NULL && first_owner(cfg, key, &o))
-        ctx_error(c, pos, "%s is already claimed by %s %s at %s:%u", what, o.kind, o.title,
-                  prev.file ? prev.file : "?", prev.line);
+        ctx_error(c, pos, "%s is already claimed by %s %s at %s:%u%s", what, o.kind, o.title,
+                  prev.file ? prev.file : "?", prev.line, again(c, pos, prev.file, prev.line));
     else
-        ctx_error(c, pos, "%s is already defined at %s:%u", what, prev.file ? prev.file : "?",
-                  prev.line);
+        ctx_error(c, pos, "%s is already defined at %s:%u%s", what, prev.file ? prev.file : "?",
+                  prev.line, again(c, pos, prev.file, prev.line));
     return 0;
 }
 
@@ -1195,11 +1212,11 @@ static int build_domains(struct parse_ctx *c, cfg_t *cfg, struct table_builder *
              j < n && sorted[i].ok && sorted[j].ok && strcmp(sorted[i].name, sorted[j].name) == 0;
              j++) {
             cfg_t *sec = cfg_getnsec(cfg, "domain", sorted[j].index);
+            const char *ff = first.file < c->nfiles ? c->files[first.file] : "?";
 
             refs[sorted[j].index].dup = true;
-            ctx_error(c, sec_pos(c, sec), "domain \"%s\" is already defined at %s:%u",
-                      cfg_title(sec), first.file < c->nfiles ? c->files[first.file] : "?",
-                      first.line);
+            ctx_error(c, sec_pos(c, sec), "domain \"%s\" is already defined at %s:%u%s",
+                      cfg_title(sec), ff, first.line, again(c, sec_pos(c, sec), ff, first.line));
         }
     }
     for (unsigned i = 0; i < n; i++) {

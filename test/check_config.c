@@ -934,6 +934,12 @@ static const struct {
     /* the end of the file is its last line, not the one after */
     {{"\n\ntimeout =\n", NULL, NULL, NULL}, false, "main.conf:3: premature end of file"},
     {{"roles = {\n  \"abuse\",\n", NULL, NULL, NULL}, false, "main.conf:1: '{' is never closed"},
+    /* the same place twice: say why */
+    {{"include(\"inc.conf\")\n# c\ninclude(\"inc.conf\")\n", "\nmailbox \"pm@a.example\" { }\n",
+      NULL, NULL},
+     false,
+     "inc.conf:2: mailbox \"pm@a.example\" is already defined at {TMP}/inc.conf:2 (that file is "
+     "included more than once)"},
     /* an included file is whole: it does not end inside a statement */
     {{"include(\"inc.conf\")\n\nsocket = \"unix:/x\"\n", "# c\n\ntimeout =\n", NULL, NULL},
      false,
