@@ -424,20 +424,8 @@ static int pp_include(struct parse_ctx *c, const char *text, size_t len, size_t 
         ctx_error(c, at, "out of memory");
         goto out;
     }
-    unsigned inc = (unsigned)c->nfiles; /* the index pp_file gives it */
     if (pp_file(c, path, &at, level + 1) != 0)
         goto out;
-    /* an included file is whole: a statement it leaves open would take its
-     * end from the including file, and the error the wrong place */
-    if (c->depth > 0) {
-        ctx_error(c, c->open, "'{' is never closed");
-        goto out;
-    }
-    if (c->prev_tok == TOK_EQ) {
-        ctx_error(c, ((struct srcpos){inc, c->last_line[inc]}),
-                  "value missing at the end of the file");
-        goto out;
-    }
     /* ... and the rest of the including line continues on the next one */
     if (c->outlen > 0 && c->out[c->outlen - 1] != '\n' && out_put(c, "\n", 1) != 0) {
         ctx_error(c, at, "out of memory");
@@ -640,6 +628,7 @@ static int pp_file(struct parse_ctx *c, const char *path, const struct srcpos *f
     struct srcpos at = from ? *from : (struct srcpos){0, 0};
     size_t len = 0;
     char *text;
+    unsigned inc;
     int rc;
 
     if (level > MAX_INCLUDE_DEPTH) {
@@ -654,9 +643,23 @@ static int pp_file(struct parse_ctx *c, const char *path, const struct srcpos *f
             ctx_error(c, at, "include(\"%s\"): cannot open: %s", path, strerror(err));
         return -1;
     }
+    inc = (unsigned)c->nfiles; /* the index pp_source gives it */
     rc = pp_source(c, path, text, len, at, level);
     free(text);
-    return rc;
+    if (rc != 0 || from == NULL)
+        return rc;
+    /* an included file is whole: a statement it leaves open would take its
+     * end from the including file, and the error the wrong place */
+    if (c->depth > 0) {
+        ctx_error(c, c->open, "'{' is never closed");
+        return -1;
+    }
+    if (c->prev_tok == TOK_EQ) {
+        ctx_error(c, ((struct srcpos){inc, c->last_line[inc]}),
+                  "value missing at the end of the file");
+        return -1;
+    }
+    return 0;
 }
 
 /* ------------------------------------------------------------------ */
