@@ -58,7 +58,11 @@ struct config {
  * inside an included file), with no ~ or ${VAR} expansion; includes nest
  * 16 deep.  Comments (#, //, and C-style block comments) may stand
  * anywhere outside a quoted string, also inside a list.  Every
- * diagnostic names the file and line it is about, included files too.
+ * diagnostic names the file and line it is about: included files and
+ * table files at their own lines, a table file that cannot be read at the
+ * line that names it, the global settings at theirs (a missing global
+ * postmaster, a warning, at line 1 of the file at path).  An included file
+ * must end at the end of a statement.
  *
  * Loads are serialised by an internal lock (libconfuse keeps global lexer
  * state), so it may be called from any thread, one load at a time.
