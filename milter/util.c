@@ -1,0 +1,172 @@
+/*
+ * util.c - growable arrays and buffers, whole-file reads, escaping (see
+ * util.h).  No state; nothing here logs.
+ */
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int util_grow(void **arr, size_t *cap, size_t need, size_t elem)
+{
+    size_t ncap;
+    void *p;
+
+    if (need <= *cap)
+        return 0;
+    if (elem == 0 || need > SIZE_MAX / 2 / elem)
+        return -1;
+    ncap = *cap ? *cap * 2 : 16;
+    while (ncap < need)
+        ncap *= 2;
+    if ((p = realloc(*arr, ncap * elem)) == NULL)
+        return -1;
+    *arr = p;
+    *cap = ncap;
+    return 0;
+}
+
+int util_buf_append(struct util_buf *b, const char *s, size_t n)
+{
+    if (n >= SIZE_MAX / 2 - b->len)
+        return -1;
+    if (util_grow((void **)&b->p, &b->size, b->len + n + 1, 1) != 0)
+        return -1;
+    if (n > 0)
+        memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len] = '\0';
+    return 0;
+}
+
+void util_buf_reset(struct util_buf *b)
+{
+    b->len = 0;
+    if (b->p != NULL)
+        b->p[0] = '\0';
+}
+
+void util_buf_free(struct util_buf *b)
+{
+    free(b->p);
+    b->p = NULL;
+    b->len = b->size = 0;
+}
+
+int util_read_file(const char *path, char **out, size_t *len, const char **what)
+{
+    struct util_buf b = {0};
+    struct stat st;
+    size_t hint = 4096;
+    int fd, err = 0;
+
+    *out = NULL;
+    *len = 0;
+    *what = "cannot open";
+    if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+        return errno;
+    *what = "cannot read";
+    /* one read for a regular file of known size; a pipe grows as it goes */
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
+        (uintmax_t)st.st_size < SIZE_MAX / 4)
+        hint = (size_t)st.st_size + 1;
+    for (;;) {
+        if (util_grow((void **)&b.p, &b.size, b.len + hint + 1, 1) != 0) {
+            err = ENOMEM;
+            break;
+        }
+        ssize_t r = read(fd, b.p + b.len, b.size - b.len - 1);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            err = errno;
+            break;
+        }
+        if (r == 0)
+            break;
+        b.len += (size_t)r;
+    }
+    close(fd);
+    if (err != 0) {
+        util_buf_free(&b);
+        return err;
+    }
+    if (b.p == NULL && util_buf_append(&b, "", 0) != 0)
+        return ENOMEM;
+    b.p[b.len] = '\0';
+    *out = b.p;
+    *len = b.len;
+    return 0;
+}
+
+/* The escaped form of one byte into out (at most 4 bytes); its length. */
+static size_t escape_byte(unsigned char c, char out[4])
+{
+    static const char hex[] = "0123456789abcdef";
+
+    switch (c) {
+    case '\r':
+        memcpy(out, "\\r", 2);
+        return 2;
+    case '\n':
+        memcpy(out, "\\n", 2);
+        return 2;
+    case '\t':
+        memcpy(out, "\\t", 2);
+        return 2;
+    default:
+        break;
+    }
+    if (c < 0x20 || c == 0x7f || c == '\\' || c >= 0x80) {
+        out[0] = '\\';
+        out[1] = 'x';
+        out[2] = hex[c >> 4];
+        out[3] = hex[c & 0xf];
+        return 4;
+    }
+    out[0] = (char)c;
+    return 1;
+}
+
+size_t util_escape(char *dst, size_t dstsz, const char *src, size_t len)
+{
+    static const char mark[] = "...";
+    const size_t marklen = sizeof mark - 1;
+    size_t need = 0, i, n = 0;
+    char e[4];
+
+    if (dstsz == 0)
+        return 0;
+    for (i = 0; i < len; i++)
+        need += escape_byte((unsigned char)src[i], e);
+    if (need < dstsz) {
+        for (i = 0; i < len; i++) {
+            size_t k = escape_byte((unsigned char)src[i], e);
+            memcpy(dst + n, e, k);
+            n += k;
+        }
+        dst[n] = '\0';
+        return n;
+    }
+    /* Truncate: keep whole escapes that leave room for the mark and NUL. */
+    if (dstsz <= marklen) {
+        dst[0] = '\0';
+        return 0;
+    }
+    for (i = 0; i < len; i++) {
+        size_t k = escape_byte((unsigned char)src[i], e);
+        if (n + k + marklen + 1 > dstsz)
+            break;
+        memcpy(dst + n, e, k);
+        n += k;
+    }
+    memcpy(dst + n, mark, marklen);
+    n += marklen;
+    dst[n] = '\0';
+    return n;
+}
