@@ -14,15 +14,8 @@
 #include <stddef.h>
 
 #include "diag.h"
+#include "log.h" /* enum log_level */
 #include "table.h"
-
-enum log_level {
-    LOG_LEVEL_ERR = 0,
-    LOG_LEVEL_WARNING,
-    LOG_LEVEL_NOTICE,
-    LOG_LEVEL_INFO,
-    LOG_LEVEL_DEBUG,
-};
 
 /* Where each daemon setting was written, as "file:line" (for messages
  * about it after parsing: a reload that changes it, a user that does not

@@ -16,7 +16,15 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "config.h" /* enum log_level */
+/* The levels, most severe first; a threshold lets through its own level
+ * and every one before it.  The configuration's log_level is one of these. */
+enum log_level {
+    LOG_LEVEL_ERR = 0,
+    LOG_LEVEL_WARNING,
+    LOG_LEVEL_NOTICE,
+    LOG_LEVEL_INFO,
+    LOG_LEVEL_DEBUG,
+};
 
 /*
  * log_open - start logging as ident.  to_stderr: lines go to stderr,
