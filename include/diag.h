@@ -9,11 +9,19 @@
 #ifndef HOSTED_MILTER_DIAG_H
 #define HOSTED_MILTER_DIAG_H
 
+#include <stdarg.h>
 #include <stddef.h>
 
 enum diag_level {
     DIAG_ERROR,
     DIAG_WARNING,
+};
+
+/* Where a message is about: file NULL for no file, line 0 for the whole
+ * file (see diag_add).  The name is borrowed for the call only. */
+struct diag_loc {
+    const char *file;
+    unsigned line;
 };
 
 struct diag;
@@ -36,6 +44,18 @@ void diag_free(struct diag *d);
  */
 void diag_add(struct diag *d, enum diag_level level, const char *file, unsigned line,
               const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/*
+ * diag_add_loc - diag_add at a place carried as a value: the same as
+ * diag_add(d, level, at.file, at.line, fmt, ...).  diag_vadd_loc takes
+ * the arguments as a va_list (for a module's own printf-like hook, such
+ * as a parser's error callback); it does not va_end ap.  Modules call
+ * these directly instead of formatting into a buffer of their own first.
+ */
+void diag_add_loc(struct diag *d, enum diag_level level, struct diag_loc at, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+void diag_vadd_loc(struct diag *d, enum diag_level level, struct diag_loc at, const char *fmt,
+                   va_list ap) __attribute__((format(printf, 4, 0)));
 
 /* diag_count - how many messages of that level were added. */
 size_t diag_count(const struct diag *d, enum diag_level level);

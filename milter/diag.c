@@ -9,9 +9,10 @@
  */
 #include "diag.h"
 
+#include "util.h"
+
 #include <stdarg.h>
 #include <stdbool.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -136,26 +137,9 @@ out:
     return text;
 }
 
-/* grow - make room for one more item; 0 on success, -1 when out of memory. */
-static int grow(struct diag *d)
+void diag_vadd_loc(struct diag *d, enum diag_level level, struct diag_loc at, const char *fmt,
+                   va_list ap)
 {
-    size_t cap = d->cap == 0 ? 8 : 2 * d->cap;
-    struct diag_item *items;
-
-    if (cap > SIZE_MAX / sizeof(*items))
-        return -1;
-    items = realloc(d->items, cap * sizeof(*items));
-    if (items == NULL)
-        return -1;
-    d->items = items;
-    d->cap = cap;
-    return 0;
-}
-
-void diag_add(struct diag *d, enum diag_level level, const char *file, unsigned line,
-              const char *fmt, ...)
-{
-    va_list ap;
     char *text;
 
     if (d == NULL)
@@ -166,19 +150,35 @@ void diag_add(struct diag *d, enum diag_level level, const char *file, unsigned 
     else
         d->errors++;
 
-    va_start(ap, fmt);
-    text = format_message(level, file, line, fmt, ap);
-    va_end(ap);
+    text = format_message(level, at.file, at.line, fmt, ap);
     if (text == NULL)
-        goto out;
-    if (d->n == d->cap && grow(d) != 0)
-        goto out;
+        return;
+    if (util_grow((void **)&d->items, &d->cap, d->n + 1, sizeof(*d->items)) != 0) {
+        free(text);
+        return;
+    }
     d->items[d->n].level = level == DIAG_WARNING ? DIAG_WARNING : DIAG_ERROR;
     d->items[d->n].text = text;
     d->n++;
-    text = NULL;
-out:
-    free(text);
+}
+
+void diag_add_loc(struct diag *d, enum diag_level level, struct diag_loc at, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    diag_vadd_loc(d, level, at, fmt, ap);
+    va_end(ap);
+}
+
+void diag_add(struct diag *d, enum diag_level level, const char *file, unsigned line,
+              const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    diag_vadd_loc(d, level, (struct diag_loc){file, line}, fmt, ap);
+    va_end(ap);
 }
 
 size_t diag_count(const struct diag *d, enum diag_level level)

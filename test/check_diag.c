@@ -6,6 +6,7 @@
  */
 #include <check.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -105,6 +106,35 @@ START_TEST(test_format_arguments)
     ck_assert_int_eq(strncmp(text, file, strlen(file)), 0);
     ck_assert_int_eq(strncmp(text + strlen(file), ":42: ", 5), 0);
     ck_assert_str_eq(text + strlen(file) + 5, big);
+    diag_free(d);
+}
+END_TEST
+
+/* diag_add_loc and diag_vadd_loc: the same message as diag_add. */
+static void vadd(struct diag *d, struct diag_loc at, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void vadd(struct diag *d, struct diag_loc at, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    diag_vadd_loc(d, DIAG_WARNING, at, fmt, ap);
+    va_end(ap);
+}
+
+START_TEST(test_format_loc)
+{
+    const struct format_case *c = &format_cases[_i];
+    struct diag *d = diag_new();
+
+    ck_assert_ptr_nonnull(d);
+    diag_add_loc(d, c->level, (struct diag_loc){c->file, c->line}, "%s %s", "bad", "thing");
+    ck_assert_uint_eq(diag_size(d), 1);
+    ck_assert_str_eq(diag_text(d, 0), c->want);
+    ck_assert_int_eq(diag_level_at(d, 0), c->level == DIAG_WARNING ? DIAG_WARNING : DIAG_ERROR);
+    vadd(d, (struct diag_loc){"v.conf", 2}, "%d %s", 3, "things");
+    ck_assert_str_eq(diag_text(d, 1), "v.conf:2: warning: 3 things");
+    ck_assert_uint_eq(diag_count(d, DIAG_WARNING), c->level == DIAG_WARNING ? 2 : 1);
     diag_free(d);
 }
 END_TEST
@@ -260,21 +290,22 @@ START_TEST(test_array_out_of_memory)
     ck_assert_int_eq(fail_in, 0);
     ck_assert_uint_eq(diag_size(d), 0);
     ck_assert_uint_eq(diag_count(d, DIAG_ERROR), 1);
-    /* fill the first array, then fail its growth */
-    for (unsigned i = 0; i < 8; i++)
+    /* fill the first array (util_grow's first capacity, 16), then fail
+     * its growth */
+    for (unsigned i = 0; i < 16; i++)
         diag_add(d, DIAG_WARNING, NULL, 0, "w%u", i);
-    ck_assert_uint_eq(diag_size(d), 8);
+    ck_assert_uint_eq(diag_size(d), 16);
     fail_in = 2;
     diag_add(d, DIAG_ERROR, "f", 2, "lost");
     ck_assert_int_eq(fail_in, 0);
-    ck_assert_uint_eq(diag_size(d), 8);
+    ck_assert_uint_eq(diag_size(d), 16);
     ck_assert_uint_eq(diag_count(d, DIAG_ERROR), 2);
-    ck_assert_uint_eq(diag_count(d, DIAG_WARNING), 8);
+    ck_assert_uint_eq(diag_count(d, DIAG_WARNING), 16);
     /* the list is intact and grows on the next try */
     diag_add(d, DIAG_ERROR, "f", 3, "kept");
-    ck_assert_uint_eq(diag_size(d), 9);
-    ck_assert_str_eq(diag_text(d, 7), "warning: w7");
-    ck_assert_str_eq(diag_text(d, 8), "f:3: kept");
+    ck_assert_uint_eq(diag_size(d), 17);
+    ck_assert_str_eq(diag_text(d, 15), "warning: w15");
+    ck_assert_str_eq(diag_text(d, 16), "f:3: kept");
     diag_free(d);
 }
 END_TEST
@@ -305,6 +336,7 @@ static Suite *diag_suite(void)
 
     tc = tcase_create("format");
     tcase_add_loop_test(tc, test_format, 0, N(format_cases));
+    tcase_add_loop_test(tc, test_format_loc, 0, N(format_cases));
     tcase_add_test(tc, test_format_arguments);
     tcase_add_test(tc, test_copies);
     tcase_add_loop_test(tc, test_escape, 0, N(escape_cases));
