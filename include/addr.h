@@ -112,6 +112,32 @@ struct addr {
  */
 enum addr_error addr_parse(struct addr *out, const char *text, size_t len, const char *delimiters);
 
+/*
+ * addr_parse_domain - a domain name of len bytes as written after an '@'
+ * ('@' not included; a trailing dot allowed), checked and made canonical
+ * as addr_parse does the domain of "x@text" (folded, U-labels converted to
+ * A-labels, no trailing dot) into out, NUL-terminated; out is "" on error.
+ * This is the one domain check of configuration and table files.  Returns
+ * ADDR_OK, or the first failing check's code, in this order:
+ *   ADDR_ERR_EMPTY        len is 0;
+ *   ADDR_ERR_DOMAIN_LONG  over 4 * ADDR_DOMAIN_MAX bytes, whatever they hold;
+ *   ADDR_ERR_DOMAIN       an '@' anywhere;
+ *   then addr_parse's order: ADDR_ERR_CONTROL, ADDR_ERR_UTF8, and the domain
+ *   checks (ADDR_ERR_DOMAIN, also for angle brackets; ADDR_ERR_DOMAIN_LONG
+ *   over 255 octets once canonical; ADDR_ERR_IDN; ADDR_ERR_RESOURCE).
+ * An address literal ("[192.0.2.1]") is accepted and kept as written; a
+ * caller for whom it is no domain name tests text[0] == '['.  Reads at most
+ * len bytes; thread-safe.
+ */
+enum addr_error addr_parse_domain(const char *text, size_t len, char out[ADDR_DOMAIN_MAX + 1]);
+
+/*
+ * addr_is_dot_atom - whether n bytes at s are an RFC 5322 dot-atom of
+ * ASCII atext, 1 to ADDR_LOCAL_MAX octets: a local part that needs neither
+ * quoting nor SMTPUTF8 (a role name, say).  No trailing NUL needed.
+ */
+bool addr_is_dot_atom(const char *s, size_t n);
+
 /* addr_strerror - a short static English description of an addr_error. */
 const char *addr_strerror(enum addr_error err);
 

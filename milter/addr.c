@@ -444,6 +444,41 @@ enum addr_error addr_parse(struct addr *out, const char *text, size_t len, const
     return ADDR_OK;
 }
 
+enum addr_error addr_parse_domain(const char *text, size_t len, char out[ADDR_DOMAIN_MAX + 1])
+{
+    /* Parsed as the domain of "x@text", so that a domain here follows the
+     * very grammar (and check order) of a domain in an address. */
+    char buf[2 + IDN_INPUT_MAX];
+    struct addr a;
+    enum addr_error err;
+
+    out[0] = '\0';
+    if (text == NULL || len == 0)
+        return ADDR_ERR_EMPTY;
+    if (len > IDN_INPUT_MAX)
+        return ADDR_ERR_DOMAIN_LONG;
+    if (memchr(text, '@', len) != NULL)
+        return ADDR_ERR_DOMAIN;
+    buf[0] = 'x';
+    buf[1] = '@';
+    memcpy(buf + 2, text, len);
+    err = addr_parse(&a, buf, len + 2, NULL);
+    if (err == ADDR_OK && a.domain_len == 0)
+        err = ADDR_ERR_DOMAIN; /* not reached: check_domain refuses "" and "." */
+    if (err != ADDR_OK)
+        return err == ADDR_ERR_CONTROL || err == ADDR_ERR_UTF8 || err == ADDR_ERR_IDN ||
+                       err == ADDR_ERR_RESOURCE || err == ADDR_ERR_DOMAIN_LONG
+                   ? err
+                   : ADDR_ERR_DOMAIN;
+    memcpy(out, a.domain, a.domain_len + 1);
+    return ADDR_OK;
+}
+
+bool addr_is_dot_atom(const char *s, size_t n)
+{
+    return n > 0 && n <= ADDR_LOCAL_MAX && !has_eightbit(s, n) && is_dot_atom(s, n);
+}
+
 const char *addr_strerror(enum addr_error err)
 {
     switch (err) {
