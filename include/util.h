@@ -11,6 +11,8 @@
 #define HOSTED_MILTER_UTIL_H
 
 #include <stddef.h>
+#include <stdint.h>
+#include <string.h>
 
 /*
  * util_grow - make room for need elements of elem bytes in the array *arr
@@ -56,5 +58,42 @@ int util_read_file(const char *path, char **out, size_t *len, const char **what)
  * "...", dst then "" if dstsz > 0).
  */
 size_t util_escape(char *dst, size_t dstsz, const char *src, size_t len);
+
+/* util_escape_hex - util_escape with CR, LF and TAB as \xHH too (\x0d
+ * \x0a \x09), for texts whose form is fixed that way (SMTP replies,
+ * table-file messages). */
+size_t util_escape_hex(char *dst, size_t dstsz, const char *src, size_t len);
+
+/* UTIL_ESCAPE_SIZE - bytes that always hold the escape of len bytes. */
+#define UTIL_ESCAPE_SIZE(len) (4 * (len) + 1)
+
+/*
+ * util_hash - a 32-bit hash of n bytes, for open-addressing tables.  Fast
+ * (8 bytes a round) and well mixed in its low bits, so a table may take
+ * hash & mask; not for anything an attacker must not predict collisions
+ * of beyond what linear probing absorbs.  Inline: it is on the lookup path.
+ */
+static inline uint32_t util_hash(const char *s, size_t n)
+{
+    uint64_t h = 0x9e3779b97f4a7c15ull ^ (n * 0xff51afd7ed558ccdull);
+    uint64_t v;
+
+    while (n >= 8) {
+        memcpy(&v, s, 8);
+        h = (h ^ v) * 0xbf58476d1ce4e5b9ull;
+        h ^= h >> 31;
+        s += 8;
+        n -= 8;
+    }
+    if (n > 0) {
+        v = 0;
+        memcpy(&v, s, n);
+        h = (h ^ v) * 0x94d049bb133111ebull;
+        h ^= h >> 29;
+    }
+    h ^= h >> 32;
+    h *= 0xd6e8feb86659fd93ull;
+    return (uint32_t)(h ^ (h >> 32));
+}
 
 #endif

@@ -1,6 +1,7 @@
 /*
  * log.c - leveled logging to syslog (facility mail) or stderr, and
- * log_escape for bytes from the wire.
+ * log_escape for bytes from the wire (util_escape under the name callers
+ * of log.h know).
  *
  * Owns the process-wide logging settings; see log.h for why they are global.
  */
@@ -12,6 +13,8 @@
 #include <string.h>
 #include <syslog.h>
 #include <time.h>
+
+#include "util.h"
 
 #define LOG_LINE_MAX 2048
 
@@ -128,69 +131,7 @@ DEFINE_LOG(log_notice, LOG_LEVEL_NOTICE)
 DEFINE_LOG(log_info, LOG_LEVEL_INFO)
 DEFINE_LOG(log_debug, LOG_LEVEL_DEBUG)
 
-/* The escaped form of one byte into out (at most 4 bytes); returns its length. */
-static size_t escape_byte(unsigned char c, char out[4])
-{
-    static const char hex[] = "0123456789abcdef";
-
-    switch (c) {
-    case '\r':
-        memcpy(out, "\\r", 2);
-        return 2;
-    case '\n':
-        memcpy(out, "\\n", 2);
-        return 2;
-    case '\t':
-        memcpy(out, "\\t", 2);
-        return 2;
-    default:
-        break;
-    }
-    if (c < 0x20 || c == 0x7f || c == '\\' || c >= 0x80) {
-        out[0] = '\\';
-        out[1] = 'x';
-        out[2] = hex[c >> 4];
-        out[3] = hex[c & 0xf];
-        return 4;
-    }
-    out[0] = (char)c;
-    return 1;
-}
-
 size_t log_escape(char *dst, size_t dstsz, const char *src, size_t len)
 {
-    static const char mark[] = "...";
-    const size_t marklen = sizeof mark - 1;
-    size_t need = 0, i, n = 0;
-    char e[4];
-
-    if (dstsz == 0)
-        return 0;
-    for (i = 0; i < len; i++)
-        need += escape_byte((unsigned char)src[i], e);
-    if (need < dstsz) {
-        for (i = 0; i < len; i++) {
-            size_t k = escape_byte((unsigned char)src[i], e);
-            memcpy(dst + n, e, k);
-            n += k;
-        }
-        dst[n] = '\0';
-        return n;
-    }
-    /* Truncate: keep whole escapes that leave room for the mark and NUL. */
-    if (dstsz <= marklen) {
-        dst[0] = '\0';
-        return 0;
-    }
-    for (i = 0; i < len; i++) {
-        size_t k = escape_byte((unsigned char)src[i], e);
-        if (n + k + marklen + 1 > dstsz)
-            break;
-        memcpy(dst + n, e, k);
-        n += k;
-    }
-    memcpy(dst + n, mark, marklen);
-    n += marklen;
-    dst[n] = '\0';
-    return n;
+    return util_escape(dst, dstsz, src, len);
 }

@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,12 +72,16 @@ int util_read_file(const char *path, char **out, size_t *len, const char **what)
     if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
         return errno;
     *what = "cannot read";
-    /* one read for a regular file of known size; a pipe grows as it goes */
+    /* A regular file of known size is read into a buffer of its size (one
+     * read and the one that says EOF); anything else grows as it goes. */
     if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
         (uintmax_t)st.st_size < SIZE_MAX / 4)
         hint = (size_t)st.st_size + 1;
-    for (;;) {
-        if (util_grow((void **)&b.p, &b.size, b.len + hint + 1, 1) != 0) {
+    if ((b.p = malloc(hint + 1)) == NULL)
+        err = ENOMEM;
+    b.size = hint + 1;
+    while (err == 0) {
+        if (b.size - b.len < 2 && util_grow((void **)&b.p, &b.size, b.len + 2, 1) != 0) {
             err = ENOMEM;
             break;
         }
@@ -96,31 +101,22 @@ int util_read_file(const char *path, char **out, size_t *len, const char **what)
         util_buf_free(&b);
         return err;
     }
-    if (b.p == NULL && util_buf_append(&b, "", 0) != 0)
-        return ENOMEM;
     b.p[b.len] = '\0';
     *out = b.p;
     *len = b.len;
     return 0;
 }
 
-/* The escaped form of one byte into out (at most 4 bytes); its length. */
-static size_t escape_byte(unsigned char c, char out[4])
+/* The escaped form of one byte into out (at most 4 bytes); its length.
+ * With c_forms, CR, LF and TAB are \r \n \t; else \xHH like the rest. */
+static size_t escape_byte(unsigned char c, bool c_forms, char out[4])
 {
     static const char hex[] = "0123456789abcdef";
 
-    switch (c) {
-    case '\r':
-        memcpy(out, "\\r", 2);
+    if (c_forms && (c == '\r' || c == '\n' || c == '\t')) {
+        out[0] = '\\';
+        out[1] = c == '\r' ? 'r' : c == '\n' ? 'n' : 't';
         return 2;
-    case '\n':
-        memcpy(out, "\\n", 2);
-        return 2;
-    case '\t':
-        memcpy(out, "\\t", 2);
-        return 2;
-    default:
-        break;
     }
     if (c < 0x20 || c == 0x7f || c == '\\' || c >= 0x80) {
         out[0] = '\\';
@@ -133,7 +129,7 @@ static size_t escape_byte(unsigned char c, char out[4])
     return 1;
 }
 
-size_t util_escape(char *dst, size_t dstsz, const char *src, size_t len)
+static size_t escape(char *dst, size_t dstsz, const char *src, size_t len, bool c_forms)
 {
     static const char mark[] = "...";
     const size_t marklen = sizeof mark - 1;
@@ -143,10 +139,10 @@ size_t util_escape(char *dst, size_t dstsz, const char *src, size_t len)
     if (dstsz == 0)
         return 0;
     for (i = 0; i < len; i++)
-        need += escape_byte((unsigned char)src[i], e);
+        need += escape_byte((unsigned char)src[i], c_forms, e);
     if (need < dstsz) {
         for (i = 0; i < len; i++) {
-            size_t k = escape_byte((unsigned char)src[i], e);
+            size_t k = escape_byte((unsigned char)src[i], c_forms, e);
             memcpy(dst + n, e, k);
             n += k;
         }
@@ -159,7 +155,7 @@ size_t util_escape(char *dst, size_t dstsz, const char *src, size_t len)
         return 0;
     }
     for (i = 0; i < len; i++) {
-        size_t k = escape_byte((unsigned char)src[i], e);
+        size_t k = escape_byte((unsigned char)src[i], c_forms, e);
         if (n + k + marklen + 1 > dstsz)
             break;
         memcpy(dst + n, e, k);
@@ -169,4 +165,14 @@ size_t util_escape(char *dst, size_t dstsz, const char *src, size_t len)
     n += marklen;
     dst[n] = '\0';
     return n;
+}
+
+size_t util_escape(char *dst, size_t dstsz, const char *src, size_t len)
+{
+    return escape(dst, dstsz, src, len, true);
+}
+
+size_t util_escape_hex(char *dst, size_t dstsz, const char *src, size_t len)
+{
+    return escape(dst, dstsz, src, len, false);
 }
