@@ -1,20 +1,13 @@
 /*
  * daemon.h - running the milter: socket, privileges, pidfile, signals, and
- * the live configuration with its reference counting and SIGUSR1 reload.
+ * the SIGUSR1 reload that installs a new live configuration (live.h).
  *
- * Owns the one live configuration pointer of the process (libmilter
- * callbacks carry no user context, so it is process-global; see also
- * log.h).  Each message takes one reference at MAIL FROM and drops it at
- * end of message or abort, so a message finishes with the table it started
- * with; a reload swaps the pointer and the old configuration is freed when
- * its last message lets go.
+ * The entry point's one call (main.c); nothing else in the program uses it.
  */
 #ifndef HOSTED_MILTER_DAEMON_H
 #define HOSTED_MILTER_DAEMON_H
 
 #include <stdbool.h>
-
-#include "config.h"
 
 struct daemon_options {
     const char *config_path; /* the file to load, and to reload on SIGUSR1 */
@@ -33,23 +26,5 @@ struct daemon_options {
  * exists; frees everything it allocated before returning.
  */
 int daemon_run(const struct daemon_options *opt);
-
-/* A counted reference to the live configuration. */
-struct daemon_config;
-
-/*
- * daemon_config_acquire - take a reference to the live configuration (one
- * short mutex section; the only lock on the per-message path).  Returns
- * NULL only when no configuration is live (not running).
- */
-struct daemon_config *daemon_config_acquire(void);
-
-/* daemon_config_get - the configuration behind a reference; borrowed, valid
- * until the reference is released. */
-const struct config *daemon_config_get(const struct daemon_config *ref);
-
-/* daemon_config_release - drop a reference, freeing a replaced
- * configuration with its last one; NULL is safe.  Lock-free. */
-void daemon_config_release(struct daemon_config *ref);
 
 #endif

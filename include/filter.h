@@ -5,7 +5,7 @@
  * Owns the per-connection state (kept with smfi_setpriv only: libmilter
  * runs one connection's callbacks on different threads) and the reply
  * texts and log lines of RCPT and end of message.  Reads the live
- * configuration through daemon_config_acquire (daemon.h).
+ * configuration through live_acquire (live.h), one reference per message.
  */
 #ifndef HOSTED_MILTER_FILTER_H
 #define HOSTED_MILTER_FILTER_H

@@ -3,7 +3,7 @@
  * escaping of untrusted bytes before they reach a log line.
  *
  * Owns the process-wide logging settings (destination, ident, level).
- * They are, with the daemon's live configuration pointer, the only
+ * They are, with the live configuration pointer (live.h), the only
  * process-global state: libmilter callbacks have no user context to carry
  * them.  log_open is called once by the entry point before any thread
  * starts; the level may then change at any time (log_set_level is atomic,

@@ -1,10 +1,10 @@
 /*
  * daemon.c - running the milter: libmilter setup, the unix socket's mode and
- * group, privilege drop, detaching, the pidfile, and the live configuration
- * (reference counted, swapped by a SIGUSR1 reload thread).
+ * group, privilege drop, detaching, the pidfile, and the SIGUSR1 reload
+ * thread that installs a new live configuration (live.h).
  *
- * Owns the live configuration pointer (see daemon.h) and everything
- * daemon_run allocates; all of it is freed before daemon_run returns.
+ * Owns everything daemon_run allocates; all of it is freed before
+ * daemon_run returns.
  */
 #include "daemon.h"
 
@@ -21,69 +21,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "diag.h"
 #include "filter.h"
+#include "live.h"
 #include "log.h"
-
-struct daemon_config {
-    struct config *cfg;
-    atomic_uint refs;
-};
-
-/* The live configuration: the one process-global besides logging. */
-static struct {
-    pthread_mutex_t lock;
-    struct daemon_config *current;
-} live = {PTHREAD_MUTEX_INITIALIZER, NULL};
-
-struct daemon_config *daemon_config_acquire(void)
-{
-    struct daemon_config *ref;
-
-    pthread_mutex_lock(&live.lock);
-    ref = live.current;
-    if (ref != NULL)
-        atomic_fetch_add(&ref->refs, 1);
-    pthread_mutex_unlock(&live.lock);
-    return ref;
-}
-
-const struct config *daemon_config_get(const struct daemon_config *ref)
-{
-    return ref->cfg;
-}
-
-void daemon_config_release(struct daemon_config *ref)
-{
-    if (ref == NULL)
-        return;
-    if (atomic_fetch_sub(&ref->refs, 1) == 1) {
-        log_debug("freeing configuration %s: its last message has finished", ref->cfg->path);
-        config_free(ref->cfg);
-        free(ref);
-    }
-}
-
-/* Makes cfg (taken over) live; the previous one goes with its last user. */
-static int live_install(struct config *cfg)
-{
-    struct daemon_config *ref = NULL, *old;
-
-    if (cfg != NULL) {
-        if ((ref = malloc(sizeof *ref)) == NULL) {
-            config_free(cfg);
-            return -1;
-        }
-        ref->cfg = cfg;
-        atomic_init(&ref->refs, 1);
-    }
-    pthread_mutex_lock(&live.lock);
-    old = live.current;
-    live.current = ref;
-    pthread_mutex_unlock(&live.lock);
-    daemon_config_release(old);
-    return 0;
-}
 
 /* The settings that only take effect at start, as the file had them. */
 struct startup {
@@ -354,7 +296,7 @@ int daemon_run(const struct daemon_options *opt)
     struct diag *d = NULL;
     struct config *cfg = NULL;
     const struct config *running;
-    struct daemon_config *ref = NULL;
+    struct live_ref *ref = NULL;
     struct smfiDesc desc = filter_description();
     const char *socket_spec, *sockpath = NULL;
     char *conn = NULL, *pidfile = NULL; /* copies: they outlive the config */
@@ -413,8 +355,8 @@ int daemon_run(const struct daemon_options *opt)
         goto out;
     }
     cfg = NULL; /* owned by the live pointer now */
-    ref = daemon_config_acquire();
-    running = daemon_config_get(ref);
+    ref = live_acquire();
+    running = live_get(ref);
 
     if (smfi_setconn(conn) != MI_SUCCESS) {
         log_err("invalid socket %s", conn);
@@ -464,7 +406,7 @@ int daemon_run(const struct daemon_options *opt)
         goto out;
     }
     thread_started = true;
-    daemon_config_release(ref);
+    live_release(ref);
     ref = NULL;
 
     log_notice("listening on %s (pid %ld)", conn, (long)getpid());
@@ -481,7 +423,7 @@ out:
         pthread_kill(rl.thread, SIGUSR1);
         pthread_join(rl.thread, NULL);
     }
-    daemon_config_release(ref);
+    live_release(ref);
     live_install(NULL);
     config_free(cfg);
     if (pid_written && unlink(pidfile) < 0)

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "daemon.h"
+#include "live.h"
 #include "log.h"
 #include "policy.h"
 #include "rcpt_plan.h"
@@ -29,7 +29,7 @@
 struct conn {
     bool addrcpt_par;            /* the MTA granted SMFIF_ADDRCPT_PAR */
     enum rcpt_mta mta;           /* from macro v, at MAIL */
-    struct daemon_config *cfg;   /* held from MAIL FROM to EOM / abort */
+    struct live_ref *cfg;        /* held from MAIL FROM to EOM / abort */
     struct rcpt_plan *plan;      /* this message's recipients */
     struct policy_result result; /* reused for every RCPT */
 };
@@ -52,7 +52,7 @@ static struct conn *conn_new(void)
 static void conn_reset(struct conn *c)
 {
     rcpt_plan_reset(c->plan);
-    daemon_config_release(c->cfg);
+    live_release(c->cfg);
     c->cfg = NULL;
 }
 
@@ -165,7 +165,7 @@ static sfsistat on_envfrom(SMFICTX *ctx, char **argv)
         }
     }
     conn_reset(c);
-    if ((c->cfg = daemon_config_acquire()) == NULL) {
+    if ((c->cfg = live_acquire()) == NULL) {
         log_err("%s: no configuration is loaded", queue_id(ctx, qbuf, sizeof qbuf));
         return tempfail(ctx, queue_id(ctx, qbuf, sizeof qbuf));
     }
@@ -250,7 +250,7 @@ static sfsistat on_envrcpt(SMFICTX *ctx, char **argv)
      * ask for it).  A refusal of an emulated RCPT defers the whole message
      * as a "configuration error", so such recipients are never refused. */
     emulated = c->mta == RCPT_MTA_POSTFIX && mailer == NULL;
-    cfg = daemon_config_get(c->cfg);
+    cfg = live_get(c->cfg);
     r = &c->result;
     switch (policy_resolve_rcpt(cfg->table, argv[0], mta_addr, r)) {
     case POLICY_KEEP:
@@ -371,7 +371,7 @@ static sfsistat on_eom(SMFICTX *ctx)
 
     if (c == NULL || c->cfg == NULL)
         return SMFIS_CONTINUE;
-    cfg = daemon_config_get(c->cfg);
+    cfg = live_get(c->cfg);
     if (rcpt_plan_rewrite_count(c->plan) == 0)
         goto out;
     if (cfg->dry_run) {
