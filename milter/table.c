@@ -19,6 +19,7 @@
 
 #include "table.h"
 #include "table_impl.h"
+#include "util.h"
 
 /* ---- arena ------------------------------------------------------------ */
 
@@ -107,29 +108,33 @@ static size_t index_bytes(const struct index *ix)
 
 /* ---- the table -------------------------------------------------------- */
 
+/* index_find - the item under key in ix, or NULL (an empty index has no
+ * slots at all). */
+static const void *index_find(const struct index *ix, const char *key, size_t len, key_of_fn key_of)
+{
+    if (ix->slots == NULL)
+        return NULL;
+    return index_probe(ix, key, len, util_hash(key, len), key_of)->item;
+}
+
 int table_lookup(const struct table *t, const char *key, size_t keylen,
                  const struct table_entry **out)
 {
-    if (t->entry_index.slots == NULL)
-        return 0;
-    struct slot *s =
-        index_probe(&t->entry_index, key, keylen, hash_bytes(key, keylen), entry_key_of);
-    if (s->item == NULL)
-        return 0;
-    *out = s->item;
-    return 1;
+    const struct entry_rec *rec = index_find(&t->entry_index, key, keylen, entry_key_of);
+
+    if (rec != NULL)
+        *out = &rec->pub;
+    return rec != NULL;
 }
 
 int table_domain_lookup(const struct table *t, const char *name, size_t len,
                         const struct table_domain **out)
 {
-    if (t->domain_index.slots == NULL)
-        return 0;
-    struct slot *s = index_probe(&t->domain_index, name, len, hash_bytes(name, len), domain_key_of);
-    if (s->item == NULL)
-        return 0;
-    *out = s->item;
-    return 1;
+    const struct domain_rec *rec = index_find(&t->domain_index, name, len, domain_key_of);
+
+    if (rec != NULL)
+        *out = &rec->pub;
+    return rec != NULL;
 }
 
 const struct table_settings *table_settings(const struct table *t)

@@ -16,6 +16,7 @@
 #include "addr.h"
 #include "table.h"
 #include "table_impl.h"
+#include "util.h"
 
 /* ---- builder ---------------------------------------------------------- */
 
@@ -69,18 +70,12 @@ static const char *intern_string(struct table_builder *b, const char *s)
 
     if (table_index_reserve(&in->index) < 0)
         return NULL;
-    uint32_t h = hash_bytes(s, len);
+    uint32_t h = util_hash(s, len);
     struct slot *slot = index_probe(&in->index, s, len, h, intern_key_of);
     if (slot->item != NULL)
         return slot->item;
-    if (in->n == in->cap) {
-        size_t cap = in->cap ? in->cap * 2 : 256;
-        const char **strs = realloc(in->strs, cap * sizeof(*strs));
-        if (strs == NULL)
-            return NULL;
-        in->strs = strs;
-        in->cap = cap;
-    }
+    if (util_grow((void **)&in->strs, &in->cap, in->n + 1, sizeof(*in->strs)) < 0)
+        return NULL;
     char *copy = table_arena_alloc(&b->t->arena, len + 2, 1);
     if (copy == NULL)
         return NULL;
@@ -191,21 +186,6 @@ enum table_origin table_builder_set_origin(struct table_builder *b, enum table_o
     return was;
 }
 
-static int grow_array(void **arr, size_t *cap, size_t need, size_t elem)
-{
-    if (need <= *cap)
-        return 0;
-    size_t ncap = *cap ? *cap * 2 : 64;
-    while (ncap < need)
-        ncap *= 2;
-    void *p = realloc(*arr, ncap * elem);
-    if (p == NULL)
-        return -1;
-    *arr = p;
-    *cap = ncap;
-    return 0;
-}
-
 static struct table_domain *find_domain(struct table_builder *b, const char *name, size_t *idx)
 {
     const struct table_domain *d;
@@ -232,7 +212,7 @@ int table_builder_add_domain(struct table_builder *b, const char *name, struct t
     if (find_domain(b, name, &idx) != NULL)
         return 0;
     if (table_index_reserve(&t->domain_index) < 0 ||
-        grow_array((void **)&t->domains, &t->domains_cap, t->ndomains + 1, sizeof(*t->domains)) < 0)
+        util_grow((void **)&t->domains, &t->domains_cap, t->ndomains + 1, sizeof(*t->domains)) < 0)
         return -1;
     if (t->domains_cap != cap) {
         struct domain_locs *locs =
@@ -254,7 +234,7 @@ int table_builder_add_domain(struct table_builder *b, const char *name, struct t
     b->domain_locs[t->ndomains].decl = loc;
     t->domains[t->ndomains++] = rec;
 
-    uint32_t h = hash_bytes(rec->pub.name, len);
+    uint32_t h = util_hash(rec->pub.name, len);
     struct slot *s = index_probe(&t->domain_index, rec->pub.name, len, h, domain_key_of);
     index_fill(&t->domain_index, s, h, len, rec);
     return 0;
@@ -363,7 +343,7 @@ static int grow_entry_info(struct table_builder *b, size_t need)
 {
     size_t cap = b->entry_info_cap;
 
-    if (grow_array((void **)&b->entry_locs, &cap, need, sizeof(*b->entry_locs)) < 0)
+    if (util_grow((void **)&b->entry_locs, &cap, need, sizeof(*b->entry_locs)) < 0)
         return -1;
     if (cap != b->entry_info_cap) {
         unsigned char *o = realloc(b->entry_origins, cap);
@@ -424,7 +404,7 @@ int table_builder_add_entry(struct table_builder *b, enum table_kind kind, const
     key[len] = '\0';
     if (table_index_reserve(&t->entry_index) < 0)
         return -1;
-    uint32_t h = hash_bytes(key, len);
+    uint32_t h = util_hash(key, len);
     struct slot *s = index_probe(&t->entry_index, key, len, h, entry_key_of);
     if (s->item != NULL) {
         struct entry_rec *old = (struct entry_rec *)s->item;
@@ -433,7 +413,7 @@ int table_builder_add_entry(struct table_builder *b, enum table_kind kind, const
             *prev = b->entry_locs[old->index];
         return rc;
     }
-    if (grow_array((void **)&t->entries, &t->entries_cap, t->nentries + 1, sizeof(*t->entries)) <
+    if (util_grow((void **)&t->entries, &t->entries_cap, t->nentries + 1, sizeof(*t->entries)) <
             0 ||
         grow_entry_info(b, t->nentries + 1) < 0)
         return -1;
@@ -536,7 +516,7 @@ static void index_refill(struct table *t, struct slot *slots, size_t cap)
     for (size_t i = 0; i < t->nentries; i++) {
         const struct entry_rec *rec = t->entries[i];
         size_t len = strlen(rec->key);
-        uint32_t h = hash_bytes(rec->key, len);
+        uint32_t h = util_hash(rec->key, len);
         index_fill(&t->entry_index, index_probe(&t->entry_index, rec->key, len, h, entry_key_of), h,
                    len, rec);
     }

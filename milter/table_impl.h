@@ -40,33 +40,10 @@ void table_arena_free(struct arena *a);
 
 /* ---- hash index ------------------------------------------------------- */
 
-static inline uint32_t hash_bytes(const char *s, size_t n)
-{
-    uint64_t h = 0x9e3779b97f4a7c15ull ^ (n * 0xff51afd7ed558ccdull);
-    uint64_t v;
-
-    while (n >= 8) {
-        memcpy(&v, s, 8);
-        h = (h ^ v) * 0xbf58476d1ce4e5b9ull;
-        h ^= h >> 31;
-        s += 8;
-        n -= 8;
-    }
-    if (n > 0) {
-        v = 0;
-        memcpy(&v, s, n);
-        h = (h ^ v) * 0x94d049bb133111ebull;
-        h ^= h >> 29;
-    }
-    h ^= h >> 32;
-    h *= 0xd6e8feb86659fd93ull;
-    return (uint32_t)(h ^ (h >> 32));
-}
-
 /*
- * A slot holds the item itself with its key's hash and length, so a probe
- * compares a key only when both match, and a hit costs the slot and the
- * item (whose key is stored inline): two cache lines.
+ * A slot holds the item itself with its key's hash (util_hash) and
+ * length, so a probe compares a key only when both match, and a hit costs
+ * the slot and the item (whose key is stored inline): two cache lines.
  */
 struct slot {
     uint32_t hash;
