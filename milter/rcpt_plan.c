@@ -13,7 +13,10 @@
 #include <string.h>
 #include <strings.h>
 
-/* A set of case-folded strings (open addressing, linear probing). */
+#include "util.h"
+
+/* A set of case-folded strings (open addressing, linear probing over
+ * util_hash, as the table's index). */
 struct strset {
     char **slots;
     size_t cap; /* power of two, or 0 */
@@ -43,65 +46,71 @@ static char *copy_folded(const char *s)
     return out;
 }
 
-static uint64_t hash_folded(const char *s)
+/* strset_slot - the slot holding folded, or the empty one where it goes
+ * (set->cap > 0). */
+static size_t strset_slot(const struct strset *set, const char *folded)
 {
-    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+    size_t i = util_hash(folded, strlen(folded)) & (set->cap - 1);
 
-    for (; *s != '\0'; s++) {
-        h ^= (unsigned char)tolower((unsigned char)*s);
-        h *= 1099511628211ULL;
-    }
-    return h;
-}
-
-static bool strset_contains(const struct strset *set, const char *s)
-{
-    if (set->cap == 0)
-        return false;
-    for (size_t i = hash_folded(s) & (set->cap - 1);; i = (i + 1) & (set->cap - 1)) {
-        if (set->slots[i] == NULL)
-            return false;
-        if (strcasecmp(set->slots[i], s) == 0)
-            return true;
-    }
-}
-
-static void strset_place(struct strset *set, char *folded)
-{
-    size_t i = hash_folded(folded) & (set->cap - 1);
-
-    while (set->slots[i] != NULL)
+    while (set->slots[i] != NULL && strcmp(set->slots[i], folded) != 0)
         i = (i + 1) & (set->cap - 1);
-    set->slots[i] = folded;
-    set->used++;
+    return i;
+}
+
+/* Whether s (compared case-insensitively) is in set; -1 when out of memory. */
+static int strset_contains(const struct strset *set, const char *s)
+{
+    char *folded;
+    int rc;
+
+    if (set->cap == 0)
+        return 0;
+    if ((folded = copy_folded(s)) == NULL)
+        return -1;
+    rc = set->slots[strset_slot(set, folded)] != NULL;
+    free(folded);
+    return rc;
+}
+
+/* Twice the slots, the strings placed again; -1 when out of memory. */
+static int strset_grow(struct strset *set)
+{
+    size_t ncap = set->cap == 0 ? 16 : set->cap * 2;
+    char **nslots = calloc(ncap, sizeof *nslots);
+    struct strset old = *set;
+
+    if (nslots == NULL)
+        return -1;
+    set->slots = nslots;
+    set->cap = ncap;
+    for (size_t i = 0; i < old.cap; i++)
+        if (old.slots[i] != NULL)
+            set->slots[strset_slot(set, old.slots[i])] = old.slots[i];
+    free(old.slots);
+    return 0;
 }
 
 /* Adds s (folded copy) unless present.  Returns 1 added, 0 present, -1 ENOMEM. */
 static int strset_add(struct strset *set, const char *s)
 {
-    char *folded;
+    char *folded = copy_folded(s);
+    int rc = -1;
 
-    if (strset_contains(set, s))
-        return 0;
-    if ((set->used + 1) * 2 > set->cap) {
-        size_t ncap = set->cap == 0 ? 16 : set->cap * 2;
-        char **nslots = calloc(ncap, sizeof *nslots);
-        struct strset old = *set;
-
-        if (nslots == NULL)
-            return -1;
-        set->slots = nslots;
-        set->cap = ncap;
-        set->used = 0;
-        for (size_t i = 0; i < old.cap; i++)
-            if (old.slots[i] != NULL)
-                strset_place(set, old.slots[i]);
-        free(old.slots);
-    }
-    if ((folded = copy_folded(s)) == NULL)
+    if (folded == NULL)
         return -1;
-    strset_place(set, folded);
-    return 1;
+    if (set->cap > 0 && set->slots[strset_slot(set, folded)] != NULL) {
+        rc = 0;
+        goto out;
+    }
+    if ((set->used + 1) * 2 > set->cap && strset_grow(set) < 0)
+        goto out;
+    set->slots[strset_slot(set, folded)] = folded;
+    set->used++;
+    folded = NULL;
+    rc = 1;
+out:
+    free(folded);
+    return rc;
 }
 
 static void strset_clear(struct strset *set)
@@ -119,22 +128,6 @@ static void strset_free(struct strset *set)
     free(set->slots);
     set->slots = NULL;
     set->cap = 0;
-}
-
-/* arr (of *cap elements of size sz) grown to hold n + 1: the possibly
- * moved array, or NULL when out of memory (arr is then unchanged). */
-static void *grow(void *arr, size_t *cap, size_t n, size_t sz)
-{
-    size_t ncap;
-    void *np;
-
-    if (n < *cap)
-        return arr;
-    ncap = *cap == 0 ? 8 : *cap * 2;
-    if ((np = realloc(arr, ncap * sz)) == NULL)
-        return NULL;
-    *cap = ncap;
-    return np;
 }
 
 enum rcpt_mta rcpt_plan_mta(const char *v)
@@ -382,11 +375,9 @@ int rcpt_plan_rewrite(struct rcpt_plan *p, const char *rcpt, const char *address
                       const char *rule, const char *const *targets, size_t ntargets)
 {
     struct rcpt_rewrite r = {0};
-    struct rcpt_rewrite *nrw = grow(p->rw, &p->caprw, p->nrw, sizeof *p->rw);
 
-    if (nrw == NULL)
+    if (util_grow((void **)&p->rw, &p->caprw, p->nrw + 1, sizeof *p->rw) < 0)
         return -1;
-    p->rw = nrw;
     r.rcpt = strdup(rcpt);
     r.address = strdup(address);
     r.rule = strdup(rule != NULL ? rule : "");
@@ -409,20 +400,15 @@ fail:
 static int add_edit(struct rcpt_plan *p, enum rcpt_edit_kind kind, char *s, char *args,
                     size_t rewrite)
 {
-    char **nowned;
-    struct rcpt_edit *ned;
-
     if (s == NULL)
         return -1;
-    if ((nowned = grow(p->owned, &p->capowned, p->nowned, sizeof *p->owned)) == NULL) {
+    if (util_grow((void **)&p->owned, &p->capowned, p->nowned + 1, sizeof *p->owned) < 0) {
         free(s);
         return -1;
     }
-    p->owned = nowned;
     p->owned[p->nowned++] = s;
-    if ((ned = grow(p->ed, &p->caped, p->ned, sizeof *p->ed)) == NULL)
+    if (util_grow((void **)&p->ed, &p->caped, p->ned + 1, sizeof *p->ed) < 0)
         return -1;
-    p->ed = ned;
     p->ed[p->ned++] = (struct rcpt_edit){kind, s, args, rewrite};
     return 0;
 }
@@ -466,7 +452,10 @@ int rcpt_plan_finish(struct rcpt_plan *p, enum rcpt_mta mta)
             if (strset_add(&p->wanted, p->rw[i].targets[j]) < 0)
                 return -1;
     for (i = 0; i < p->nrw; i++) {
-        p->rw[i].keep_original = strset_contains(&p->wanted, p->rw[i].address);
+        int wanted = strset_contains(&p->wanted, p->rw[i].address);
+        if (wanted < 0)
+            return -1;
+        p->rw[i].keep_original = wanted;
         p->rw[i].nadded = 0;
         if (p->rw[i].keep_original && strset_add(&p->present, p->rw[i].address) < 0)
             return -1;
