@@ -3,8 +3,8 @@
  * group, privilege drop, detaching, the pidfile, and the SIGUSR1 reload
  * thread that installs a new live configuration (live.h).
  *
- * Owns everything daemon_run allocates; all of it is freed before
- * daemon_run returns.
+ * Owns everything daemon_run allocates (struct run); run_cleanup frees all
+ * of it before daemon_run returns.
  */
 #include "daemon.h"
 
@@ -289,155 +289,243 @@ static int write_pidfile(const char *path)
     return rc;
 }
 
-int daemon_run(const struct daemon_options *opt)
-{
-    struct reloader rl = {.opt = opt};
-    struct startup startup = {0};
-    struct diag *d = NULL;
-    struct config *cfg = NULL;
-    const struct config *running;
-    struct live_ref *ref = NULL;
-    struct smfiDesc desc = filter_description();
-    const char *socket_spec, *sockpath = NULL;
-    char *conn = NULL, *pidfile = NULL; /* copies: they outlive the config */
-    bool thread_started = false, pid_written = false, socket_opened = false;
-    sigset_t set;
-    int status = 1;
+/* Everything daemon_run holds between its steps; run_cleanup lets go of it. */
+struct run {
+    const struct daemon_options *opt;
+    struct startup startup;
+    struct reloader rl;
+    struct diag *d;
+    struct config *cfg;   /* loaded, not yet live */
+    struct live_ref *ref; /* held from going live until serving */
+    char *conn, *pidfile; /* copies: they outlive the config */
+    bool socket_opened, pid_written, thread_started;
+};
 
-    /* SIGUSR1 belongs to the reload thread: block it before any thread
-     * exists, so every thread libmilter starts inherits the mask. */
+/* SIGUSR1 belongs to the reload thread: block it before any thread exists,
+ * so every thread libmilter starts inherits the mask. */
+static void block_signals(void)
+{
+    sigset_t set;
+
     sigemptyset(&set);
     sigaddset(&set, SIGUSR1);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
+}
 
-    log_open(FILTER_NAME, opt->foreground, opt->verbose ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
-    log_set_stderr_copy(true); /* until detached */
+/* The configuration at opt->config_path, its diagnostics logged, its log
+ * level applied, its start-only settings saved for reload to compare. */
+static int load_config(struct run *r)
+{
+    if ((r->d = diag_new()) == NULL) {
+        log_err("out of memory");
+        return -1;
+    }
+    if ((r->cfg = config_load(r->opt->config_path, r->d)) == NULL) {
+        log_diag(r->d, true);
+        log_err("cannot load the configuration %s; not starting", r->opt->config_path);
+        return -1;
+    }
+    log_diag(r->d, false);
+    if (!r->opt->verbose)
+        log_set_level(r->cfg->log_level);
+    if (startup_save(&r->startup, r->cfg) < 0) {
+        log_err("out of memory");
+        return -1;
+    }
+    return 0;
+}
 
-    if ((d = diag_new()) == NULL) {
-        log_err("out of memory");
-        goto out;
-    }
-    if ((cfg = config_load(opt->config_path, d)) == NULL) {
-        log_diag(d, true);
-        log_err("cannot load the configuration %s; not starting", opt->config_path);
-        goto out;
-    }
-    log_diag(d, false);
-    if (!opt->verbose)
-        log_set_level(cfg->log_level);
-    if (startup_save(&startup, cfg) < 0) {
-        log_err("out of memory");
-        goto out;
-    }
-    socket_spec = opt->socket != NULL ? opt->socket : cfg->socket;
+/* The socket and pidfile to use: the command line's, else the file's. */
+static int choose_paths(struct run *r)
+{
+    const struct daemon_options *opt = r->opt;
+    const char *socket_spec = opt->socket != NULL ? opt->socket : r->cfg->socket;
+
     if (socket_spec == NULL || *socket_spec == '\0') {
         log_err("no socket: set `socket` in %s or use -s", opt->config_path);
-        goto out;
+        return -1;
     }
     if (opt->pidfile != NULL && *opt->pidfile == '\0') {
         log_err("pidfile: empty path");
-        goto out;
+        return -1;
     }
-    if ((opt->pidfile != NULL || cfg->pidfile != NULL) &&
-        (pidfile = strdup(opt->pidfile != NULL ? opt->pidfile : cfg->pidfile)) == NULL) {
+    if ((opt->pidfile != NULL || r->cfg->pidfile != NULL) &&
+        (r->pidfile = strdup(opt->pidfile != NULL ? opt->pidfile : r->cfg->pidfile)) == NULL) {
         log_err("out of memory");
-        goto out;
+        return -1;
     }
-    if ((conn = strdup(socket_spec)) == NULL) {
+    if ((r->conn = strdup(socket_spec)) == NULL) {
         log_err("out of memory");
-        goto out;
+        return -1;
     }
-    log_summary("loaded configuration", cfg);
-    if (live_install(cfg) < 0) {
-        cfg = NULL;
-        log_err("out of memory");
-        goto out;
-    }
-    cfg = NULL; /* owned by the live pointer now */
-    ref = live_acquire();
-    running = live_get(ref);
+    return 0;
+}
 
-    if (smfi_setconn(conn) != MI_SUCCESS) {
-        log_err("invalid socket %s", conn);
-        goto out;
+/* Installs the loaded configuration and keeps a reference for the steps up
+ * to serving (a reload cannot free it under them). */
+static int go_live(struct run *r)
+{
+    struct config *cfg = r->cfg;
+
+    log_summary("loaded configuration", cfg);
+    r->cfg = NULL; /* live_install takes it over, also when it fails */
+    if (live_install(cfg) < 0) {
+        log_err("out of memory");
+        return -1;
     }
-    if (running->timeout > 0 && smfi_settimeout((int)running->timeout) != MI_SUCCESS) {
-        log_err("invalid timeout %u", running->timeout);
-        goto out;
+    r->ref = live_acquire();
+    return 0;
+}
+
+/* Registers the callbacks and opens the socket, with its group and mode. */
+static int open_socket(struct run *r)
+{
+    const struct config *cfg = live_get(r->ref);
+    const char *sockpath;
+
+    if (smfi_setconn(r->conn) != MI_SUCCESS) {
+        log_err("invalid socket %s", r->conn);
+        return -1;
     }
-    if (smfi_register(desc) != MI_SUCCESS) {
+    if (cfg->timeout > 0 && smfi_settimeout((int)cfg->timeout) != MI_SUCCESS) {
+        log_err("invalid timeout %u", cfg->timeout);
+        return -1;
+    }
+    if (smfi_register(filter_description()) != MI_SUCCESS) {
         log_err("smfi_register failed");
-        goto out;
+        return -1;
     }
     /* true: remove a stale unix socket left by an earlier run. */
     if (smfi_opensocket(true) != MI_SUCCESS) {
-        log_err("cannot open socket %s (in use, or no permission?)", conn);
-        goto out;
+        log_err("cannot open socket %s (in use, or no permission?)", r->conn);
+        return -1;
     }
-    socket_opened = true;
-    sockpath = unix_path(conn);
-    if (sockpath != NULL && set_socket_access(sockpath, running) < 0)
-        goto out;
-    if (drop_privileges(running) < 0)
-        goto out;
-    if (!opt->foreground) {
-        if (daemon(0, 0) < 0) {
-            log_err("cannot detach: %s", strerror(errno));
-            goto out;
-        }
-        log_set_stderr_copy(false);
+    r->socket_opened = true;
+    sockpath = unix_path(r->conn);
+    return sockpath != NULL ? set_socket_access(sockpath, cfg) : 0;
+}
+
+static int become_user(struct run *r)
+{
+    return drop_privileges(live_get(r->ref));
+}
+
+/* Into the background unless foreground; stderr copies stop there. */
+static int detach(struct run *r)
+{
+    if (r->opt->foreground)
+        return 0;
+    if (daemon(0, 0) < 0) {
+        log_err("cannot detach: %s", strerror(errno));
+        return -1;
     }
-    if (pidfile != NULL) {
-        if (write_pidfile(pidfile) < 0)
-            goto out;
-        pid_written = true;
-    }
+    log_set_stderr_copy(false);
+    return 0;
+}
+
+/* After detaching: the pid to write is the daemon's. */
+static int create_pidfile(struct run *r)
+{
+    if (r->pidfile == NULL)
+        return 0;
+    if (write_pidfile(r->pidfile) < 0)
+        return -1;
+    r->pid_written = true;
+    return 0;
+}
+
+static int start_reloader(struct run *r)
+{
+    sigset_t set;
+
     /* The reload thread must not take libmilter's stop signals either
      * (libmilter blocks them the same way in smfi_main). */
+    sigemptyset(&set);
+    sigaddset(&set, SIGUSR1);
     sigaddset(&set, SIGHUP);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
-    atomic_init(&rl.stop, false);
-    rl.startup = &startup;
-    if ((errno = pthread_create(&rl.thread, NULL, reload_main, &rl)) != 0) {
+    r->rl.opt = r->opt;
+    r->rl.startup = &r->startup;
+    atomic_init(&r->rl.stop, false);
+    if ((errno = pthread_create(&r->rl.thread, NULL, reload_main, &r->rl)) != 0) {
         log_err("cannot start the reload thread: %s", strerror(errno));
-        goto out;
+        return -1;
     }
-    thread_started = true;
-    live_release(ref);
-    ref = NULL;
+    r->thread_started = true;
+    return 0;
+}
 
-    log_notice("listening on %s (pid %ld)", conn, (long)getpid());
-    if (smfi_main() == MI_SUCCESS) {
-        status = 0;
-        log_notice("stopped");
-    } else {
+/* Serves until libmilter stops; the messages hold their own references. */
+static int serve(struct run *r)
+{
+    live_release(r->ref);
+    r->ref = NULL;
+    log_notice("listening on %s (pid %ld)", r->conn, (long)getpid());
+    if (smfi_main() != MI_SUCCESS) {
         log_err("smfi_main failed");
+        return 1;
     }
+    log_notice("stopped");
+    return 0;
+}
 
-out:
-    if (thread_started) {
-        atomic_store(&rl.stop, true);
-        pthread_kill(rl.thread, SIGUSR1);
-        pthread_join(rl.thread, NULL);
+/* Undoes whatever the steps did, in reverse; safe after any of them. */
+static void run_cleanup(struct run *r)
+{
+    const char *sockpath;
+    struct stat st;
+
+    if (r->thread_started) {
+        atomic_store(&r->rl.stop, true);
+        pthread_kill(r->rl.thread, SIGUSR1);
+        pthread_join(r->rl.thread, NULL);
     }
-    live_release(ref);
+    live_release(r->ref);
     live_install(NULL);
-    config_free(cfg);
-    if (pid_written && unlink(pidfile) < 0)
-        log_warning("cannot remove pidfile %s: %s", pidfile, strerror(errno));
-    if (socket_opened && conn != NULL && (sockpath = unix_path(conn)) != NULL) {
-        struct stat st;
-        /* libmilter leaves its unix socket behind; remove it if it still is one. */
-        if (lstat(sockpath, &st) == 0 && S_ISSOCK(st.st_mode) && unlink(sockpath) < 0)
-            log_debug("cannot remove socket %s: %s", sockpath, strerror(errno));
-    }
-    free(conn);
-    free(pidfile);
-    startup_free(&startup);
-    diag_free(d);
+    config_free(r->cfg);
+    if (r->pid_written && unlink(r->pidfile) < 0)
+        log_warning("cannot remove pidfile %s: %s", r->pidfile, strerror(errno));
+    /* libmilter leaves its unix socket behind; remove it if it still is one. */
+    if (r->socket_opened && r->conn != NULL && (sockpath = unix_path(r->conn)) != NULL &&
+        lstat(sockpath, &st) == 0 && S_ISSOCK(st.st_mode) && unlink(sockpath) < 0)
+        log_debug("cannot remove socket %s: %s", sockpath, strerror(errno));
+    free(r->conn);
+    free(r->pidfile);
+    startup_free(&r->startup);
+    diag_free(r->d);
     log_close();
+}
+
+/* The start, in order.  Each step logs why it fails; the first failure
+ * ends the start and run_cleanup undoes what the earlier ones did. */
+static int (*const start_steps[])(struct run *) = {
+    load_config,    /* the file, its diagnostics, its log level */
+    choose_paths,   /* socket and pidfile: the command line's, else the file's */
+    go_live,        /* install the configuration, hold it until serving */
+    open_socket,    /* libmilter's socket, its group and mode */
+    become_user,    /* user and group of the configuration */
+    detach,         /* unless foreground */
+    create_pidfile, /* with the detached pid */
+    start_reloader, /* the SIGUSR1 thread */
+};
+
+int daemon_run(const struct daemon_options *opt)
+{
+    struct run r = {.opt = opt};
+    int status = 1;
+    size_t i;
+
+    block_signals();
+    log_open(FILTER_NAME, opt->foreground, opt->verbose ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
+    log_set_stderr_copy(true); /* until detached */
+    for (i = 0; i < sizeof start_steps / sizeof start_steps[0]; i++)
+        if (start_steps[i](&r) < 0)
+            break;
+    if (i == sizeof start_steps / sizeof start_steps[0])
+        status = serve(&r);
+    run_cleanup(&r);
     return status;
 }
