@@ -10,17 +10,14 @@
  */
 #include "virtual_map.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "addr.h"
+#include "util.h"
 
 /* Longest logical line accepted; longer ones are an error and skipped. */
 #define VMAP_LINE_MAX (1024 * 1024)
@@ -48,12 +45,6 @@ struct at_line {
     bool reported; /* the builder already reported it as a duplicate */
 };
 
-/* A growable byte buffer. */
-struct buf {
-    char *p;
-    size_t len, size;
-};
-
 struct vmap {
     struct table_builder *b;
     struct diag *d;
@@ -63,20 +54,20 @@ struct vmap {
     bool oom;
 
     /* the logical line being parsed, NUL-terminated */
-    struct buf line;
+    struct util_buf line;
     unsigned lineno; /* physical line where it started */
     bool too_long;   /* longer than VMAP_LINE_MAX: not all of it is in line */
     bool has_nul;    /* a NUL byte somewhere in it */
     bool orphan;     /* it starts with white space: continues nothing */
 
     /* canonical targets of the line: texts in tbuf at toffs */
-    struct buf tbuf;
+    struct util_buf tbuf;
     size_t *toffs;
     const char **targets;
-    size_t ntargets, tcap;
+    size_t ntargets, tcap, targets_cap;
 
     /* @domain lines, for duplicates across the two forms */
-    struct buf at_names;
+    struct util_buf at_names;
     struct at_line *at;
     size_t nat, atcap;
 };
@@ -88,51 +79,23 @@ static bool is_space(char c)
     return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
 }
 
-static int buf_append(struct buf *b, const char *s, size_t n)
-{
-    if (b->size - b->len < n + 1) {
-        size_t size = b->size ? b->size : 256;
-        while (size - b->len < n + 1)
-            size *= 2;
-        char *p = realloc(b->p, size);
-        if (p == NULL)
-            return -1;
-        b->p = p;
-        b->size = size;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-    return 0;
-}
-
 /*
- * show - s (n bytes) made safe to quote in a message: printable ASCII as
- * is, anything else as \xHH, cut at about SHOW_MAX characters with "...".
- * Returns out.
+ * show - s (n bytes) made safe to quote in a message: util_escape_hex's
+ * forms (CR and LF as \x0d \x0a), cut with "..." once SHOW_MAX
+ * characters are out.  Returns out.
  */
 static const char *show(char out[SHOW_MAX + 8], const char *s, size_t n)
 {
-    static const char hex[] = "0123456789abcdef";
     size_t o = 0;
 
+    out[0] = '\0';
     for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
         if (o >= SHOW_MAX) {
-            memcpy(out + o, "...", 3);
-            o += 3;
+            memcpy(out + o, "...", 4);
             break;
         }
-        if (c >= 0x20 && c < 0x7f && c != '\\') {
-            out[o++] = (char)c;
-        } else {
-            out[o++] = '\\';
-            out[o++] = 'x';
-            out[o++] = hex[c >> 4];
-            out[o++] = hex[c & 15];
-        }
+        o += util_escape_hex(out + o, 5, s + i, 1);
     }
-    out[o] = '\0';
     return out;
 }
 
@@ -194,9 +157,7 @@ static bool next_logical(struct vmap *v, const char *buf, size_t len, size_t *po
 {
     bool started = false;
 
-    v->line.len = 0;
-    if (v->line.p != NULL)
-        v->line.p[0] = '\0';
+    util_buf_reset(&v->line);
     v->too_long = v->has_nul = v->orphan = false;
     while (*pos < len) {
         size_t s = *pos;
@@ -232,8 +193,8 @@ static bool next_logical(struct vmap *v, const char *buf, size_t len, size_t *po
             continue;
         }
         /* The newline between physical lines becomes a space. */
-        if ((v->line.len > 0 && buf_append(&v->line, " ", 1) < 0) ||
-            buf_append(&v->line, buf + s, e - s) < 0) {
+        if ((v->line.len > 0 && util_buf_append(&v->line, " ", 1) < 0) ||
+            util_buf_append(&v->line, buf + s, e - s) < 0) {
             out_of_memory(v);
             v->too_long = true; /* what we have is incomplete: skip it */
         }
@@ -266,36 +227,14 @@ static size_t token_end(const char *s, size_t i, size_t len, bool commas)
 
 /* ---- addresses and domains -------------------------------------------- */
 
-/*
- * parse_domain - validate the domain of n bytes at s ("@" already
- * stripped) into out (folded, no trailing dot; ADDR_DOMAIN_MAX + 1 bytes).
- * Uses addr_parse on "x@domain" so that domains follow the one grammar.
- */
+/* parse_domain - addr_parse_domain, with the codes of virtual(5) keys:
+ * too long before anything else, and malformed for an empty one. */
 static enum addr_error parse_domain(const char *s, size_t n, char *out)
 {
-    char text[2 + ADDR_DOMAIN_MAX + 2];
-    struct addr a;
-    enum addr_error err;
-
-    if (n == 0)
-        return ADDR_ERR_DOMAIN;
     if (n > ADDR_DOMAIN_MAX + 1) /* + 1: a trailing dot */
         return ADDR_ERR_DOMAIN_LONG;
-    if (memchr(s, '@', n) != NULL)
-        return ADDR_ERR_DOMAIN;
-    text[0] = 'x';
-    text[1] = '@';
-    memcpy(text + 2, s, n);
-    err = addr_parse(&a, text, n + 2, NULL);
-    if (err == ADDR_OK && a.domain_len == 0)
-        err = ADDR_ERR_DOMAIN;
-    if (err != ADDR_OK)
-        return err == ADDR_ERR_CONTROL || err == ADDR_ERR_UTF8 || err == ADDR_ERR_IDN ||
-                       err == ADDR_ERR_RESOURCE || err == ADDR_ERR_DOMAIN_LONG
-                   ? err
-                   : ADDR_ERR_DOMAIN;
-    memcpy(out, a.domain, a.domain_len + 1);
-    return ADDR_OK;
+    enum addr_error err = addr_parse_domain(s, n, out);
+    return err == ADDR_ERR_EMPTY ? ADDR_ERR_DOMAIN : err;
 }
 
 /* parse_address - an address of n bytes at s in canonical text (case kept,
@@ -318,40 +257,24 @@ static enum addr_error parse_address(const char *s, size_t n, char *out, bool *h
 
 static int add_target(struct vmap *v, const char *text)
 {
-    if (v->ntargets == v->tcap) {
-        size_t cap = v->tcap ? v->tcap * 2 : 16;
-        size_t *offs = realloc(v->toffs, cap * sizeof(*offs));
-        if (offs == NULL)
-            return -1;
-        v->toffs = offs;
-        const char **t = realloc(v->targets, cap * sizeof(*t));
-        if (t == NULL)
-            return -1;
-        v->targets = t;
-        v->tcap = cap;
-    }
+    if (util_grow((void **)&v->toffs, &v->tcap, v->ntargets + 1, sizeof(*v->toffs)) < 0)
+        return -1;
     v->toffs[v->ntargets++] = v->tbuf.len;
-    return buf_append(&v->tbuf, text, strlen(text) + 1);
+    return util_buf_append(&v->tbuf, text, strlen(text) + 1);
 }
 
 static void record_at_line(struct vmap *v, const char *domain, enum at_form form, bool reported)
 {
-    if (v->nat == v->atcap) {
-        size_t cap = v->atcap ? v->atcap * 2 : 16;
-        struct at_line *at = realloc(v->at, cap * sizeof(*at));
-        if (at == NULL) {
-            out_of_memory(v);
-            return;
-        }
-        v->at = at;
-        v->atcap = cap;
+    if (util_grow((void **)&v->at, &v->atcap, v->nat + 1, sizeof(*v->at)) < 0) {
+        out_of_memory(v);
+        return;
     }
     struct at_line *l = &v->at[v->nat];
     l->name_off = v->at_names.len;
     l->line = v->lineno;
     l->form = form;
     l->reported = reported;
-    if (buf_append(&v->at_names, domain, strlen(domain) + 1) < 0) {
+    if (util_buf_append(&v->at_names, domain, strlen(domain) + 1) < 0) {
         out_of_memory(v);
         return;
     }
@@ -425,7 +348,7 @@ static bool parse_targets(struct vmap *v, const char *key, enum key_form form, c
     bool ok = true;
 
     v->ntargets = 0;
-    v->tbuf.len = 0;
+    util_buf_reset(&v->tbuf);
     for (size_t i = 0; i < len;) {
         while (i < len && (is_space(rhs[i]) || rhs[i] == ','))
             i++;
@@ -497,6 +420,10 @@ static bool parse_targets(struct vmap *v, const char *key, enum key_form form, c
         return false;
     if (v->ntargets == 0) {
         error_at(v, v->lineno, "%s has no target (expected: key whitespace value)", key);
+        return false;
+    }
+    if (util_grow((void **)&v->targets, &v->targets_cap, v->ntargets, sizeof(*v->targets)) < 0) {
+        out_of_memory(v);
         return false;
     }
     for (size_t t = 0; t < v->ntargets; t++)
@@ -673,65 +600,13 @@ static int load_buffer(struct table_builder *b, const char *name, const char *bu
     if (!v.oom)
         check_at_lines(&v);
     table_builder_set_origin(b, was);
-    free(v.line.p);
-    free(v.tbuf.p);
+    util_buf_free(&v.line);
+    util_buf_free(&v.tbuf);
     free(v.toffs);
     free(v.targets);
-    free(v.at_names.p);
+    util_buf_free(&v.at_names);
     free(v.at);
     return v.errors;
-}
-
-/*
- * read_file - the whole file at path into a new buffer (*out, *len; free
- * it).  Returns 0, or an errno value with what failed in *what.
- */
-static int read_file(const char *path, char **out, size_t *len, const char **what)
-{
-    struct stat st;
-    char *p = NULL;
-    size_t size = 0, n = 0;
-    int fd, err = 0;
-
-    *what = "cannot open";
-    if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-        return errno;
-    *what = "cannot read";
-    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0)
-        size = (size_t)st.st_size + 1;
-    if (size < 4096)
-        size = 4096;
-    for (;;) {
-        if (n == size || p == NULL) {
-            size_t nsize = p == NULL ? size : size * 2;
-            char *np = realloc(p, nsize);
-            if (np == NULL) {
-                err = ENOMEM;
-                goto out;
-            }
-            p = np;
-            size = nsize;
-        }
-        ssize_t r = read(fd, p + n, size - n);
-        if (r < 0) {
-            if (errno == EINTR)
-                continue;
-            err = errno;
-            goto out;
-        }
-        if (r == 0)
-            break;
-        n += (size_t)r;
-    }
-out:
-    close(fd);
-    if (err != 0) {
-        free(p);
-        return err;
-    }
-    *out = p;
-    *len = n;
-    return 0;
 }
 
 int virtual_map_load_buffer(struct table_builder *b, const char *name, const char *buf, size_t len,
@@ -753,7 +628,7 @@ static int load_file(struct table_builder *b, const char *path, bool mailboxes, 
     const char *what;
     int err, errors;
 
-    if ((err = read_file(path, &buf, &len, &what)) != 0) {
+    if ((err = util_read_file(path, &buf, &len, &what)) != 0) {
         diag_add(d, DIAG_ERROR, path, 0, "%s: %s", what, strerror(err));
         return 1;
     }
