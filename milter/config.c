@@ -168,29 +168,9 @@ static int parse_socket_mode(cfg_t *cfg, cfg_opt_t *opt, const char *value, void
     return 0;
 }
 
-static bool is_atext(unsigned char ch)
-{
-    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-           (ch != '\0' && strchr("!#$%&'*+-/=?^_`{|}~", ch) != NULL);
-}
-
-/* is_dot_atom - RFC 5322 dot-atom of at most ADDR_LOCAL_MAX octets. */
-static bool is_dot_atom(const char *s)
-{
-    size_t n = strlen(s);
-
-    if (n == 0 || n > ADDR_LOCAL_MAX || s[0] == '.' || s[n - 1] == '.')
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] == '.' ? s[i + 1] == '.' : !is_atext((unsigned char)s[i]))
-            return false;
-    }
-    return true;
-}
-
 static int parse_role(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
 {
-    if (!is_dot_atom(value)) {
+    if (!addr_is_dot_atom(value, strlen(value))) {
         cfg_error(cfg, "%s: \"%s\" is not a local part (a dot-atom without '@')", opt->name, value);
     } else if (strcasecmp(value, "postmaster") == 0) {
         config_lex_warn(cfg, "%s: postmaster is always a role; listing it changes nothing",
