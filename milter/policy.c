@@ -20,6 +20,7 @@
 #include "addr.h"
 #include "policy.h"
 #include "table.h"
+#include "util.h"
 
 /* What lookup_step found for one address. */
 enum match {
@@ -123,24 +124,9 @@ static int add_final(struct policy_result *r, const char *addr, size_t len)
         if (strncasecmp(have, addr, len) == 0 && have[len] == '\0')
             return 0;
     }
-    if (r->ntargets == r->offsize) {
-        size_t n = r->offsize ? r->offsize * 2 : 8;
-        size_t *o = realloc(r->offsets, n * sizeof(*o));
-        if (o == NULL)
-            return -1;
-        r->offsets = o;
-        r->offsize = n;
-    }
-    if (r->bufsize - r->buflen < len + 1) {
-        size_t n = r->bufsize ? r->bufsize : 256;
-        while (n - r->buflen < len + 1)
-            n *= 2;
-        char *b = realloc(r->buf, n);
-        if (b == NULL)
-            return -1;
-        r->buf = b;
-        r->bufsize = n;
-    }
+    if (util_grow((void **)&r->offsets, &r->offsize, r->ntargets + 1, sizeof(*r->offsets)) < 0 ||
+        util_grow((void **)&r->buf, &r->bufsize, r->buflen + len + 1, 1) < 0)
+        return -1;
     memcpy(r->buf + r->buflen, addr, len);
     r->buf[r->buflen + len] = '\0';
     r->offsets[r->ntargets++] = r->buflen;
@@ -636,41 +622,17 @@ enum policy_action policy_resolve_rcpt(const struct table *t, const char *rcpt,
     return resolve(t, rcpt, strlen(rcpt), mta_addr, r);
 }
 
-/* escape_into - s with bytes outside printable ASCII, and '\', as \xHH;
- * returns the length, or 0 when it does not fit in bufsz. */
-static size_t escape_into(char *buf, size_t bufsz, const char *s)
-{
-    static const char hex[] = "0123456789abcdef";
-    size_t n = 0;
-
-    for (; *s != '\0'; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c >= 0x20 && c < 0x7f && c != '\\') {
-            if (n + 1 >= bufsz)
-                return 0;
-            buf[n++] = (char)c;
-        } else {
-            if (n + 4 >= bufsz)
-                return 0;
-            buf[n++] = '\\';
-            buf[n++] = 'x';
-            buf[n++] = hex[c >> 4];
-            buf[n++] = hex[c & 15];
-        }
-    }
-    buf[n] = '\0';
-    return n;
-}
-
 size_t policy_format_reply(const struct policy_result *r, bool with_address, char *buf,
                            size_t bufsz)
 {
-    char shown[4 * ADDR_TEXT_MAX + 1];
+    /* \xHH for CR and LF too: the form replies have always had */
+    char shown[UTIL_ESCAPE_SIZE(sizeof(r->shown) - 1)];
     int n;
 
     if (r->status == NULL || bufsz == 0)
         return 0;
-    if (with_address && r->shown[0] != '\0' && escape_into(shown, sizeof(shown), r->shown) > 0)
+    if (with_address && r->shown[0] != '\0' &&
+        util_escape_hex(shown, sizeof(shown), r->shown, strlen(r->shown)) > 0)
         n = snprintf(buf, bufsz, "%s %s <%s>: Recipient address rejected: %s", r->status,
                      r->xstatus, shown, r->reason);
     else
