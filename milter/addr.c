@@ -355,6 +355,33 @@ static size_t split_extension(const struct addr *a, const char *delimiters)
     return i == 0 || i >= n ? n : i;
 }
 
+/*
+ * parse_local - the local part of m (n bytes), the at bytes before the
+ * domain's '@' (at == n: no domain), into out: one quoted string or one
+ * dot-atom, in NFC when it has 8-bit bytes.
+ */
+static enum addr_error parse_local(struct addr *out, const char *p, size_t n, size_t at,
+                                   int eightbit)
+{
+    enum addr_error err;
+
+    if (at > 0 && p[0] == '"') {
+        if (quoted_end(p, n) != at)
+            return ADDR_ERR_LOCAL; /* text between the quote and the '@' */
+        if ((err = parse_quoted(out, p, at)) != ADDR_OK)
+            return err;
+    } else {
+        if (!is_dot_atom(p, at))
+            return ADDR_ERR_LOCAL;
+        if (at > ADDR_LOCAL_MAX)
+            return ADDR_ERR_LOCAL_LONG;
+        memcpy(out->local, p, at);
+        out->local[at] = '\0';
+        out->local_len = at;
+    }
+    return eightbit ? normalise_local(out) : ADDR_OK;
+}
+
 enum addr_error addr_parse(struct addr *out, const char *text, size_t len, const char *delimiters)
 {
     struct span m;
@@ -414,22 +441,7 @@ enum addr_error addr_parse(struct addr *out, const char *text, size_t len, const
         if (m.p[i] == '@')
             at = i;
 
-    if (at > 0 && m.p[0] == '"') {
-        if (quoted_end(m.p, m.n) != at)
-            return ADDR_ERR_LOCAL; /* text between the quote and the '@' */
-        err = parse_quoted(out, m.p, at);
-        if (err != ADDR_OK)
-            return err;
-    } else {
-        if (!is_dot_atom(m.p, at))
-            return ADDR_ERR_LOCAL;
-        if (at > ADDR_LOCAL_MAX)
-            return ADDR_ERR_LOCAL_LONG;
-        memcpy(out->local, m.p, at);
-        out->local[at] = '\0';
-        out->local_len = at;
-    }
-    if (eightbit && (err = normalise_local(out)) != ADDR_OK)
+    if ((err = parse_local(out, m.p, m.n, at, eightbit)) != ADDR_OK)
         return err;
 
     if (at == m.n) {

@@ -336,6 +336,39 @@ static bool classify_key(struct vmap *v, const char *key, size_t klen, enum key_
     return false;
 }
 
+/* The @domain target of a right-hand side with nat of them (the first at
+ * first_at) and naddr addresses: one, alone, for an @domain key, into
+ * alias.  Returns false after reporting. */
+static bool parse_at_target(struct vmap *v, const char *key, enum key_form form, size_t naddr,
+                            size_t nat, const char *first_at, size_t first_at_len, char *alias)
+{
+    char s[SHOW_MAX + 8];
+    enum addr_error err;
+
+    if (form != KEY_AT_DOMAIN) {
+        error_at(v, v->lineno, "target \"%s\" for %s: an @domain target needs an @domain key",
+                 show(s, first_at, first_at_len), key);
+        return false;
+    }
+    if (naddr > 0) {
+        error_at(v, v->lineno,
+                 "%s mixes an @domain target with addresses; use either one @domain "
+                 "(alias domain) or addresses (catch-all)",
+                 key);
+        return false;
+    }
+    if (nat > 1) {
+        error_at(v, v->lineno, "%s has more than one @domain target", key);
+        return false;
+    }
+    if ((err = parse_domain(first_at + 1, first_at_len - 1, alias)) != ADDR_OK) {
+        error_at(v, v->lineno, "invalid target \"%s\" for %s: %s", show(s, first_at, first_at_len),
+                 key, addr_strerror(err));
+        return false;
+    }
+    return true;
+}
+
 /* The right-hand side of an address or @domain key: addresses into
  * v->targets, or one @domain into alias.  Returns false after reporting. */
 static bool parse_targets(struct vmap *v, const char *key, enum key_form form, const char *rhs,
@@ -391,31 +424,8 @@ static bool parse_targets(struct vmap *v, const char *key, enum key_form form, c
             ok = false;
         }
     }
-    if (nat > 0) {
-        if (form != KEY_AT_DOMAIN) {
-            error_at(v, v->lineno, "target \"%s\" for %s: an @domain target needs an @domain key",
-                     show(s, first_at, first_at_len), key);
-            return false;
-        }
-        if (naddr > 0) {
-            error_at(v, v->lineno,
-                     "%s mixes an @domain target with addresses; use either one @domain "
-                     "(alias domain) or addresses (catch-all)",
-                     key);
-            return false;
-        }
-        if (nat > 1) {
-            error_at(v, v->lineno, "%s has more than one @domain target", key);
-            return false;
-        }
-        enum addr_error err = parse_domain(first_at + 1, first_at_len - 1, alias);
-        if (err != ADDR_OK) {
-            error_at(v, v->lineno, "invalid target \"%s\" for %s: %s",
-                     show(s, first_at, first_at_len), key, addr_strerror(err));
-            return false;
-        }
-        return true;
-    }
+    if (nat > 0)
+        return parse_at_target(v, key, form, naddr, nat, first_at, first_at_len, alias);
     if (!ok)
         return false;
     if (v->ntargets == 0) {
@@ -431,6 +441,27 @@ static bool parse_targets(struct vmap *v, const char *key, enum key_form form, c
     return true;
 }
 
+/* Whether the logical line is skipped (after reporting why, once). */
+static bool skipped(struct vmap *v)
+{
+    if (v->too_long) {
+        if (!v->oom)
+            error_at(v, v->lineno, "logical line longer than %d bytes; skipped", VMAP_LINE_MAX);
+        return true;
+    }
+    if (v->has_nul) {
+        error_at(v, v->lineno, "line contains a NUL byte; skipped");
+        return true;
+    }
+    if (v->orphan) {
+        error_at(v, v->lineno,
+                 "line starts with white space but continues nothing; skipped "
+                 "(a logical line must not start with white space)");
+        return true;
+    }
+    return false;
+}
+
 static void parse_line(struct vmap *v)
 {
     char canon[ADDR_TEXT_MAX + 1], domain[ADDR_DOMAIN_MAX + 1], alias[ADDR_DOMAIN_MAX + 1];
@@ -442,21 +473,8 @@ static void parse_line(struct vmap *v)
     int rc;
 
     alias[0] = '\0';
-    if (v->too_long) {
-        if (!v->oom)
-            error_at(v, v->lineno, "logical line longer than %d bytes; skipped", VMAP_LINE_MAX);
+    if (skipped(v))
         return;
-    }
-    if (v->has_nul) {
-        error_at(v, v->lineno, "line contains a NUL byte; skipped");
-        return;
-    }
-    if (v->orphan) {
-        error_at(v, v->lineno,
-                 "line starts with white space but continues nothing; skipped "
-                 "(a logical line must not start with white space)");
-        return;
-    }
     size_t kend = token_end(l, 0, len, false);
     size_t r = kend;
     while (r < len && is_space(l[r]))
