@@ -607,11 +607,15 @@ class Stress(suite_common.EnvTestCase):
         if lines != n:
             problems.append("%d reloads confirmed, but %d \"%s\" lines"
                             % (n, lines, milter_process.RELOAD_OK))
-        need = max(2, int(run.timings.get("send", 0) / run.opts.reload_max) // 2)
+        waits = sorted(t_ok - t_sig for _, t_sig, t_ok in run.marks[1:])
+        # The reloader waits for each confirmation, then sleeps at most
+        # reload_max: half of what that allows must have happened (a
+        # loaded machine confirms more slowly; that is no failure here).
+        cycle = run.opts.reload_max + (statistics.median(waits) if waits else 0)
+        need = max(2, int(run.timings.get("send", 0) / cycle) // 2)
         if n < need:
             problems.append("only %d reloads in %.1f s of traffic (want >= %d)"
                             % (n, run.timings.get("send", 0), need))
-        waits = sorted(t_ok - t_sig for _, t_sig, t_ok in run.marks[1:])
         if waits:
             sys.stderr.write("(%d reloads, confirmed in median %.0f ms, max %.0f ms) "
                              % (n, 1000 * statistics.median(waits), 1000 * waits[-1]))
