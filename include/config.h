@@ -15,7 +15,10 @@
 
 #include "diag.h"
 #include "log.h" /* enum log_level */
+#include "source.h"
 #include "table.h"
+
+struct config_sources;
 
 /* Where each daemon setting was written, as "file:line" (for messages
  * about it after parsing: a reload that changes it, a user that does not
@@ -37,8 +40,16 @@ struct config {
     struct config_where where;
     /* behaviour (may change at reload) */
     enum log_level log_level;
-    bool dry_run;        /* decide and log, never reject or rewrite */
-    struct table *table; /* one reference, owned by the config */
+    bool dry_run;                   /* decide and log, never reject or rewrite */
+    struct table *table;            /* one reference, owned by the config */
+    struct config_sources *sources; /* `source` sections, state_dir, what was read */
+};
+
+/* How a load treats `source` sections. */
+enum config_sources_mode {
+    CONFIG_SOURCES_READ = 0, /* every source is read; one that cannot be is an error */
+    CONFIG_SOURCES_START,    /* at start: one that cannot be read serves its snapshot */
+    CONFIG_SOURCES_SKIP,     /* definitions checked, nothing read (fuzzing, unit tests) */
 };
 
 /*
@@ -62,6 +73,10 @@ struct config {
  */
 struct config *config_load(const char *path, struct diag *d);
 
+/* config_load_mode - config_load with the sources read as mode says
+ * (config_load is CONFIG_SOURCES_READ). */
+struct config *config_load_mode(const char *path, enum config_sources_mode mode, struct diag *d);
+
 /*
  * config_load_buffer - the same for len bytes of configuration text at buf
  * (need not be NUL-terminated; any bytes are safe input, for fuzzing).
@@ -70,6 +85,28 @@ struct config *config_load(const char *path, struct diag *d);
  * (a name without '/': the current directory).  buf NULL is empty text.
  */
 struct config *config_load_buffer(const char *name, const char *buf, size_t len, struct diag *d);
+
+/*
+ * config_load_buffer reads no source (CONFIG_SOURCES_SKIP): fuzzed text
+ * must never make the process connect anywhere.
+ */
+
+/* config_stale - whether some source serves its snapshot (retry soon). */
+bool config_stale(const struct config *c);
+
+/* config_refresh - the shortest non-zero refresh of the sources, seconds;
+ * 0 when no source asks for one. */
+unsigned config_refresh(const struct config *c);
+
+/* config_source_count, config_source_at - the `source` definitions;
+ * borrowed, valid while c is. */
+size_t config_source_count(const struct config *c);
+const struct source_def *config_source_at(const struct config *c, size_t i);
+
+/* config_write_snapshots - after c went live: the snapshot of every source
+ * it read afresh, into state_dir.  Returns how many could not be written
+ * (each a warning in d). */
+size_t config_write_snapshots(const struct config *c, struct diag *d);
 
 /* config_free - release everything, dropping the config's table reference;
  * NULL is safe. */

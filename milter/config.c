@@ -25,6 +25,7 @@
 #include "addr.h"
 #include "config_lex.h"
 #include "config_sections.h"
+#include "config_sources.h"
 #include "table.h"
 #include "util.h"
 #include "validate.h"
@@ -66,6 +67,7 @@ struct load {
     struct config_pos where[NWHERE]; /* of the daemon settings; line 0: unset */
     struct table_file *tables;       /* mailbox_table files first, then table files */
     size_t ntables;
+    enum config_sources_mode mode;
 };
 
 /* ------------------------------------------------------------------ */
@@ -378,7 +380,8 @@ static int use_parsed(cfg_t *cfg, void *user)
     struct load *ld = user;
 
     if (fill_settings(ld, cfg, ld->conf) != 0 || new_builder(ld, cfg) != 0 ||
-        config_sections_add(&ld->cb, cfg) != 0 || list_tables(ld, cfg) != 0) {
+        config_sections_add(&ld->cb, cfg) != 0 || list_tables(ld, cfg) != 0 ||
+        config_sources_read(&ld->cb, cfg, ld->conf->sources) != 0) {
         ld->cb.oom = true;
         return -1;
     }
@@ -404,6 +407,7 @@ static int parse(struct load *ld)
         CFG_PTR_LIST_CB("to", 0, CFGF_NONE, parse_located, free),
         CFG_END(),
     };
+    cfg_opt_t source_opts[] = CONFIG_SOURCE_OPTS;
     const cfg_flag_t sec_flags = CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES;
     cfg_opt_t opts[] = {
         CFG_STR_CB("socket", DEFAULT_SOCKET, CFGF_NONE, parse_socket),
@@ -426,6 +430,8 @@ static int parse(struct load *ld)
         CFG_SEC("domain", domain_opts, sec_flags),
         CFG_SEC("mailbox", mailbox_opts, sec_flags),
         CFG_SEC("alias", alias_opts, sec_flags),
+        CFG_STR_CB("state_dir", 0, CFGF_NONE, parse_nonempty),
+        CFG_SEC("source", source_opts, sec_flags),
         CFG_END(),
     };
 
@@ -472,6 +478,11 @@ static void finish(struct load *ld, size_t errors0)
         load_table_file(ld, &ld->tables[i]);
     if (diag_count(d, DIAG_ERROR) != errors0)
         return;
+    if (ld->mode != CONFIG_SOURCES_SKIP &&
+        config_sources_load(&ld->cb, ld->conf->sources, ld->mode == CONFIG_SOURCES_START) != 0)
+        return;
+    if (diag_count(d, DIAG_ERROR) != errors0)
+        return;
     if ((t = table_builder_finish(ld->cb.b)) == NULL) {
         ld->cb.oom = true;
         return;
@@ -489,12 +500,15 @@ static void finish(struct load *ld, size_t errors0)
  * load - config_load and config_load_buffer: the main file is read from
  * path when text is NULL, else it is the len bytes at text.
  */
-static struct config *load(const char *path, const char *text, size_t len, struct diag *d)
+static struct config *load(const char *path, const char *text, size_t len,
+                           enum config_sources_mode mode, struct diag *d)
 {
-    struct load ld = {.cb = {.d = d}};
+    struct load ld = {.cb = {.d = d}, .mode = mode};
     size_t errors0 = diag_count(d, DIAG_ERROR);
 
-    if ((ld.conf = calloc(1, sizeof(*ld.conf))) == NULL) {
+    if ((ld.conf = calloc(1, sizeof(*ld.conf))) == NULL ||
+        (ld.conf->sources = calloc(1, sizeof(*ld.conf->sources))) == NULL) {
+        free(ld.conf);
         diag_add(d, DIAG_ERROR, path, 0, "out of memory");
         return NULL;
     }
@@ -522,12 +536,49 @@ out:
 
 struct config *config_load(const char *path, struct diag *d)
 {
-    return load(path, NULL, 0, d);
+    return load(path, NULL, 0, CONFIG_SOURCES_READ, d);
+}
+
+struct config *config_load_mode(const char *path, enum config_sources_mode mode, struct diag *d)
+{
+    return load(path, NULL, 0, mode, d);
 }
 
 struct config *config_load_buffer(const char *name, const char *buf, size_t len, struct diag *d)
 {
-    return load(name, buf != NULL ? buf : "", buf != NULL ? len : 0, d);
+    return load(name, buf != NULL ? buf : "", buf != NULL ? len : 0, CONFIG_SOURCES_SKIP, d);
+}
+
+bool config_stale(const struct config *c)
+{
+    return c->sources->stale;
+}
+
+unsigned config_refresh(const struct config *c)
+{
+    unsigned best = 0;
+
+    for (size_t i = 0; i < c->sources->n; i++) {
+        unsigned r = c->sources->defs[i].refresh;
+        if (r > 0 && (best == 0 || r < best))
+            best = r;
+    }
+    return best;
+}
+
+size_t config_source_count(const struct config *c)
+{
+    return c->sources->n;
+}
+
+const struct source_def *config_source_at(const struct config *c, size_t i)
+{
+    return i < c->sources->n ? &c->sources->defs[i] : NULL;
+}
+
+size_t config_write_snapshots(const struct config *c, struct diag *d)
+{
+    return config_sources_write_snapshots(c->sources, d);
 }
 
 void config_free(struct config *c)
@@ -543,5 +594,7 @@ void config_free(struct config *c)
     for (size_t i = 0; i < NWHERE; i++)
         free(*(char **)((char *)&c->where + where_fields[i].off));
     table_unref(c->table);
+    config_sources_free(c->sources);
+    free(c->sources);
     free(c);
 }
