@@ -36,6 +36,7 @@
 
 #include "diag.h"
 #include "source_records.h"
+#include "util.h"
 
 /* The first word of a snapshot and the version this code writes and reads. */
 #define SNAPSHOT_MAGIC "hosted-milter-snapshot"
@@ -50,6 +51,10 @@
  * denied"); an incomplete r (source_records_oom) is refused, never written.
  */
 int snapshot_write(const struct source_records *r, const char *path, struct diag *d);
+
+/* snapshot_format - append the text snapshot_write writes to b.  Returns 0,
+ * or -1 when out of memory or r is incomplete (b may hold part of it). */
+int snapshot_format(const struct source_records *r, struct util_buf *b);
 
 /*
  * snapshot_read - read the snapshot at path into r, whose name must be

@@ -57,12 +57,13 @@ static int put_field(struct util_buf *b, const char *s, bool first)
     }
 }
 
-/* format - the whole file text of r into b.  Returns 0 or -1. */
-static int format(const struct source_records *r, struct util_buf *b)
+int snapshot_format(const struct source_records *r, struct util_buf *b)
 {
     size_t n = source_records_count(r);
     char line[64];
 
+    if (source_records_oom(r))
+        return -1;
     snprintf(line, sizeof(line), "%s %d source=", SNAPSHOT_MAGIC, SNAPSHOT_VERSION);
     if (put(b, line) < 0 || put_field(b, source_records_name(r), true) < 0 || put(b, "\n") < 0)
         return -1;
@@ -166,7 +167,7 @@ int snapshot_write(const struct source_records *r, const char *path, struct diag
         diag_add(d, DIAG_ERROR, path, 0, "not written: the records are incomplete (out of memory)");
         return -1;
     }
-    if (format(r, &text) < 0)
+    if (snapshot_format(r, &text) < 0)
         diag_add(d, DIAG_ERROR, path, 0, "not written: out of memory");
     else
         rc = replace(path, &text, d);
