@@ -68,7 +68,7 @@ def available():
     if not os.path.exists(os.path.join(MODULE_PATH, "back_mdb.so")):
         return False, "no back_mdb module in %s" % MODULE_PATH
     if os.geteuid() != 0:
-        return False, "the LDAP tests run as root (as the Postfix ones; slapd reads /etc/ldap/schema)"
+        return False, "the LDAP tests run as root, like the Postfix ones"
     return True, ""
 
 
