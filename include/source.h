@@ -53,6 +53,11 @@ int source_fetch(const struct source_def *s, struct source_records *r, unsigned 
 int source_watch(const struct source_def *s, volatile const bool *stop, void (*changed)(void *arg),
                  void *arg, struct diag *d);
 
+/* source_def_copy - a deep copy of src into dst (for a thread that
+ * outlives the configuration).  Returns 0, or -1 when out of memory (dst
+ * then holds what was copied: source_def_free it). */
+int source_def_copy(struct source_def *dst, const struct source_def *src);
+
 /* source_def_free - release what a definition owns (not s itself). */
 void source_def_free(struct source_def *s);
 

@@ -1,7 +1,8 @@
 /*
  * daemon.c - running the milter: libmilter setup, the unix socket's mode and
- * group, privilege drop, detaching, the pidfile, and the SIGUSR1 reload
- * thread that installs a new live configuration (live.h).
+ * group, privilege drop, detaching, the pidfile; the configuration loaded
+ * at start (a source that cannot be read serves its snapshot) and handed
+ * to the reload threads (refresh.h) that install each new one (live.h).
  *
  * Owns everything daemon_run allocates (struct run); run_cleanup frees all
  * of it before daemon_run returns.
@@ -14,7 +15,6 @@
 #include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +26,7 @@
 #include "filter.h"
 #include "live.h"
 #include "log.h"
+#include "refresh.h"
 
 /* The settings that only take effect at start, as the file had them. */
 struct startup {
@@ -103,24 +104,6 @@ static void warn_restart(const struct startup *s, const struct config *cfg)
         log_warning(fmt, where(cfg, w->timeout), "timeout");
 }
 
-static const char *plural(size_t n, const char *one, const char *many)
-{
-    return n == 1 ? one : many;
-}
-
-static void log_summary(const char *what, const struct config *cfg)
-{
-    size_t nd = table_domain_count(cfg->table), nm = table_count_kind(cfg->table, TABLE_MAILBOX),
-           ns = table_count_kind(cfg->table, TABLE_SECONDARY),
-           na = table_count_kind(cfg->table, TABLE_ALIAS);
-
-    log_notice("%s %s: %zu %s, %zu %s, %zu %s, %zu %s%s", what, cfg->path, nd,
-               plural(nd, "domain", "domains"), nm, plural(nm, "mailbox", "mailboxes"), ns,
-               plural(ns, "secondary address", "secondary addresses"), na,
-               plural(na, "alias", "aliases"), cfg->dry_run ? " (dry run)" : "");
-}
-
-/* Logs the diagnostics of a load; errors at err, warnings at warning. */
 static void log_diag(const struct diag *d, bool all_err)
 {
     for (size_t i = 0; i < diag_size(d); i++) {
@@ -129,62 +112,6 @@ static void log_diag(const struct diag *d, bool all_err)
         else
             log_warning("%s", diag_text(d, i));
     }
-}
-
-struct reloader {
-    const struct daemon_options *opt;
-    const struct startup *startup;
-    pthread_t thread;
-    atomic_bool stop;
-};
-
-static void reload(struct reloader *rl)
-{
-    struct diag *d = diag_new();
-    struct config *cfg = NULL;
-
-    log_info("SIGUSR1: reloading %s", rl->opt->config_path);
-    if (d == NULL) {
-        log_err("reload failed, keeping the old configuration: out of memory");
-        return;
-    }
-    if ((cfg = config_load(rl->opt->config_path, d)) == NULL) {
-        log_diag(d, true);
-        log_err("reload failed, keeping the old configuration: %zu %s in %s",
-                diag_count(d, DIAG_ERROR), plural(diag_count(d, DIAG_ERROR), "error", "errors"),
-                rl->opt->config_path);
-        goto out;
-    }
-    log_diag(d, false);
-    warn_restart(rl->startup, cfg);
-    /* Only this thread swaps, so cfg outlives its use below. */
-    if (live_install(cfg) < 0) {
-        log_err("reload failed, keeping the old configuration: out of memory");
-        goto out;
-    }
-    if (!rl->opt->verbose)
-        log_set_level(cfg->log_level);
-    log_summary("reloaded configuration", cfg);
-out:
-    diag_free(d);
-}
-
-static void *reload_main(void *arg)
-{
-    struct reloader *rl = arg;
-    sigset_t set;
-    int sig;
-
-    sigemptyset(&set);
-    sigaddset(&set, SIGUSR1);
-    for (;;) {
-        if (sigwait(&set, &sig) != 0)
-            continue;
-        if (atomic_load(&rl->stop))
-            break;
-        reload(rl);
-    }
-    return NULL;
 }
 
 /* The file system path of a unix socket spec, or NULL for inet. */
@@ -293,23 +220,19 @@ static int write_pidfile(const char *path)
 struct run {
     const struct daemon_options *opt;
     struct startup startup;
-    struct reloader rl;
+    struct refresher *refresher;
     struct diag *d;
     struct config *cfg;   /* loaded, not yet live */
     struct live_ref *ref; /* held from going live until serving */
     char *conn, *pidfile; /* copies: they outlive the config */
-    bool socket_opened, pid_written, thread_started;
+    bool socket_opened, pid_written;
 };
 
 /* SIGUSR1 belongs to the reload thread: block it before any thread exists,
  * so every thread libmilter starts inherits the mask. */
 static void block_signals(void)
 {
-    sigset_t set;
-
-    sigemptyset(&set);
-    sigaddset(&set, SIGUSR1);
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    refresh_block_signals();
     signal(SIGPIPE, SIG_IGN);
 }
 
@@ -321,7 +244,8 @@ static int load_config(struct run *r)
         log_err("out of memory");
         return -1;
     }
-    if ((r->cfg = config_load(r->opt->config_path, r->d)) == NULL) {
+    /* a source that cannot be read serves its snapshot (and is retried) */
+    if ((r->cfg = config_load_mode(r->opt->config_path, CONFIG_SOURCES_START, r->d)) == NULL) {
         log_diag(r->d, true);
         log_err("cannot load the configuration %s; not starting", r->opt->config_path);
         return -1;
@@ -368,13 +292,14 @@ static int go_live(struct run *r)
 {
     struct config *cfg = r->cfg;
 
-    log_summary("loaded configuration", cfg);
+    refresh_log_summary("loaded configuration", cfg);
     r->cfg = NULL; /* live_install takes it over, also when it fails */
     if (live_install(cfg) < 0) {
         log_err("out of memory");
         return -1;
     }
-    r->ref = live_acquire();
+    if ((r->ref = live_acquire()) != NULL)
+        refresh_went_live(live_get(r->ref));
     return 0;
 }
 
@@ -435,27 +360,26 @@ static int create_pidfile(struct run *r)
     return 0;
 }
 
+/* warn_restart for the reload thread: settings only a restart applies. */
+static void on_reload(const struct config *cfg, void *arg)
+{
+    warn_restart(arg, cfg);
+}
+
 static int start_reloader(struct run *r)
 {
+    struct refresh_options o = {r->opt->config_path, r->opt->verbose, on_reload, &r->startup};
     sigset_t set;
 
-    /* The reload thread must not take libmilter's stop signals either
+    /* The reload threads must not take libmilter's stop signals either
      * (libmilter blocks them the same way in smfi_main). */
     sigemptyset(&set);
-    sigaddset(&set, SIGUSR1);
     sigaddset(&set, SIGHUP);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
-    r->rl.opt = r->opt;
-    r->rl.startup = &r->startup;
-    atomic_init(&r->rl.stop, false);
-    if ((errno = pthread_create(&r->rl.thread, NULL, reload_main, &r->rl)) != 0) {
-        log_err("cannot start the reload thread: %s", strerror(errno));
-        return -1;
-    }
-    r->thread_started = true;
-    return 0;
+    r->refresher = refresh_start(&o, live_get(r->ref));
+    return r->refresher != NULL ? 0 : -1;
 }
 
 /* Serves until libmilter stops; the messages hold their own references. */
@@ -478,11 +402,7 @@ static void run_cleanup(struct run *r)
     const char *sockpath;
     struct stat st;
 
-    if (r->thread_started) {
-        atomic_store(&r->rl.stop, true);
-        pthread_kill(r->rl.thread, SIGUSR1);
-        pthread_join(r->rl.thread, NULL);
-    }
+    refresh_stop(r->refresher);
     live_release(r->ref);
     live_install(NULL);
     config_free(r->cfg);

@@ -307,7 +307,8 @@ static const struct item *find_dn(const struct dir_map *m, const char *dn)
 
     if ((probe.key = dn_key(dn)) == NULL)
         return NULL;
-    found = bsearch(&probe, m->items, m->nitems, sizeof(*m->items), cmp_item);
+    found =
+        m->nitems > 0 ? bsearch(&probe, m->items, m->nitems, sizeof(*m->items), cmp_item) : NULL;
     free(probe.key);
     return found;
 }
@@ -603,7 +604,8 @@ static int index_members(struct dir_map *m)
             m->members[m->nmembers++] = (struct membership){u->values[k].p, u->values[k].len, mail};
         }
     }
-    qsort(m->members, m->nmembers, sizeof(*m->members), cmp_membership);
+    if (m->nmembers > 1)
+        qsort(m->members, m->nmembers, sizeof(*m->members), cmp_membership);
     return 0;
 }
 
@@ -756,7 +758,8 @@ int dir_map_finish(struct dir_map *m, struct source_records *r, struct diag *d)
     m->r = r;
     m->d = d;
     m->errors = 0;
-    qsort(m->items, m->nitems, sizeof(*m->items), cmp_item);
+    if (m->nitems > 1)
+        qsort(m->items, m->nitems, sizeof(*m->items), cmp_item);
     if (m->schema == DIR_SCHEMA_IREDMAIL && index_members(m) != 0)
         m->oom = true;
     for (size_t i = 0; i < m->nitems && !m->oom; i++) {

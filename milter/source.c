@@ -38,27 +38,40 @@ int source_watch(const struct source_def *s, volatile const bool *stop, void (*c
     return 1;
 }
 
+/* Every string field of a definition, for copy and free alike. */
+#define DEF_STRINGS(s)                                                                             \
+    {                                                                                              \
+        &(s)->title, &(s)->where, (char **)&(s)->ldap.uri, (char **)&(s)->ldap.base,               \
+            (char **)&(s)->ldap.bind_dn, (char **)&(s)->ldap.bind_password_file,                   \
+            (char **)&(s)->ldap.mailbox_filter, (char **)&(s)->ldap.alias_filter,                  \
+            (char **)&(s)->ldap.domain_filter, (char **)&(s)->ldap.custom.mailbox_attribute,       \
+            (char **)&(s)->ldap.custom.secondary_attribute,                                        \
+            (char **)&(s)->ldap.custom.alias_attribute,                                            \
+            (char **)&(s)->ldap.custom.target_attribute,                                           \
+            (char **)&(s)->ldap.custom.domain_attribute                                            \
+    }
+
+int source_def_copy(struct source_def *dst, const struct source_def *src)
+{
+    struct source_def *from = (struct source_def *)src;
+    char **to_fields[] = DEF_STRINGS(dst);
+    char **from_fields[] = DEF_STRINGS(from);
+
+    *dst = *src;
+    for (size_t i = 0; i < sizeof(to_fields) / sizeof(to_fields[0]); i++)
+        *to_fields[i] = NULL;
+    for (size_t i = 0; i < sizeof(to_fields) / sizeof(to_fields[0]); i++)
+        if (*from_fields[i] != NULL && (*to_fields[i] = strdup(*from_fields[i])) == NULL)
+            return -1;
+    return 0;
+}
+
 void source_def_free(struct source_def *s)
 {
-    char **strs[] = {
-        &s->title,
-        &s->where,
-        (char **)&s->ldap.uri,
-        (char **)&s->ldap.base,
-        (char **)&s->ldap.bind_dn,
-        (char **)&s->ldap.bind_password_file,
-        (char **)&s->ldap.mailbox_filter,
-        (char **)&s->ldap.alias_filter,
-        (char **)&s->ldap.domain_filter,
-        (char **)&s->ldap.custom.mailbox_attribute,
-        (char **)&s->ldap.custom.secondary_attribute,
-        (char **)&s->ldap.custom.alias_attribute,
-        (char **)&s->ldap.custom.target_attribute,
-        (char **)&s->ldap.custom.domain_attribute,
-    };
+    char **fields[] = DEF_STRINGS(s);
 
-    for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
-        free(*strs[i]);
-        *strs[i] = NULL;
+    for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+        free(*fields[i]);
+        *fields[i] = NULL;
     }
 }
