@@ -16,6 +16,7 @@
 #include <stdbool.h>
 
 #include "config.h"
+#include "diag.h"
 
 struct refresh_options {
     const char *config_path;
@@ -47,6 +48,10 @@ void refresh_block_signals(void);
 /* refresh_went_live - what follows a swap: the snapshots of the sources
  * read afresh, and a warning per snapshot that could not be written. */
 void refresh_went_live(const struct config *cfg);
+
+/* refresh_log_diag - every diagnostic of d as one log line, errors at
+ * err and warnings at warning (all_err: all at err). */
+void refresh_log_diag(const struct diag *d, bool all_err);
 
 /* refresh_log_summary - the one notice line that says what is live:
  * "<what> <path>: N domains, ..." (tests and admins wait for it). */

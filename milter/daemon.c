@@ -104,15 +104,6 @@ static void warn_restart(const struct startup *s, const struct config *cfg)
         log_warning(fmt, where(cfg, w->timeout), "timeout");
 }
 
-static void log_diag(const struct diag *d, bool all_err)
-{
-    for (size_t i = 0; i < diag_size(d); i++) {
-        if (all_err || diag_level_at(d, i) == DIAG_ERROR)
-            log_err("%s", diag_text(d, i));
-        else
-            log_warning("%s", diag_text(d, i));
-    }
-}
 
 /* The file system path of a unix socket spec, or NULL for inet. */
 static const char *unix_path(const char *spec)
@@ -246,11 +237,11 @@ static int load_config(struct run *r)
     }
     /* a source that cannot be read serves its snapshot (and is retried) */
     if ((r->cfg = config_load_mode(r->opt->config_path, CONFIG_SOURCES_START, r->d)) == NULL) {
-        log_diag(r->d, true);
+        refresh_log_diag(r->d, true);
         log_err("cannot load the configuration %s; not starting", r->opt->config_path);
         return -1;
     }
-    log_diag(r->d, false);
+    refresh_log_diag(r->d, false);
     if (!r->opt->verbose)
         log_set_level(r->cfg->log_level);
     if (startup_save(&r->startup, r->cfg) < 0) {
