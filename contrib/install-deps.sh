@@ -6,7 +6,13 @@
 # preseeded the same way ("Omit OpenLDAP server configuration"): its postinst
 # creates no database under /var/lib/ldap and no cn=config, so the service has
 # nothing to start; the LDAP tests run private slapd instances
-# (test/integration/slapd_instance.py).
+# (test/integration/slapd_instance.py).  The SQL tests run private
+# PostgreSQL and MariaDB servers (test/integration/pg_instance.py,
+# mariadb_instance.py): postgresql and mariadb-server are installed with
+# service starts denied (a policy-rc.d for the length of the install when
+# there is none), and a server the install still left running (a cluster
+# created by postgresql's postinst, mariadbd) is stopped by its pid file.
+# postfix-pgsql and postfix-mysql are for the Postfix oracle of those tests.
 set -euo pipefail
 
 # The Sendmail suite fetches Sendmail, m4 and the libraries missing here
@@ -15,7 +21,8 @@ set -euo pipefail
 packages=(build-essential cmake pkg-config libmilter-dev libconfuse-dev libidn2-dev libunistring-dev check
           postfix swaks python3 unshare mount groff-base man-db
           clang libclang-rt-dev valgrind
-          slapd ldap-utils libldap-dev)
+          slapd ldap-utils libldap-dev
+          libpq-dev libmariadb-dev)
 missing=()
 for p in "${packages[@]}"; do
     [ "$p" = unshare ] && { command -v unshare >/dev/null || missing+=(util-linux); continue; }
@@ -31,5 +38,30 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
 echo "slapd slapd/no_configuration boolean true" | debconf-set-selections
+# No service starts during the install (invoke-rc.d and deb-systemd-invoke
+# both ask policy-rc.d); an existing policy-rc.d is left as it is.
+policy=/usr/sbin/policy-rc.d
+if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' >"$policy"
+    chmod 755 "$policy"
+    trap 'rm -f "$policy"' EXIT
+fi
+# Servers running before the install are not ours to stop.
+pg_before=$(pg_lsclusters -h 2>/dev/null | awk '$4 == "online" {print $1 "/" $2}' || true)
+mysqld_before=
+[ -s /run/mysqld/mysqld.pid ] && kill -0 "$(cat /run/mysqld/mysqld.pid)" 2>/dev/null && mysqld_before=yes
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+for c in $(pg_lsclusters -h 2>/dev/null | awk '$4 == "online" {print $1 "/" $2}'); do
+    case " $pg_before " in *" $c "*) continue ;; esac
+    pg_ctlcluster "${c%/*}" "${c#*/}" stop -m fast || true
+    echo "install-deps: stopped PostgreSQL cluster $c started by the install"
+done
+if [ -z "$mysqld_before" ] && [ -s /run/mysqld/mysqld.pid ]; then
+    pid=$(cat /run/mysqld/mysqld.pid)
+    if kill -0 "$pid" 2>/dev/null; then
+        kill -TERM "$pid"
+        for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        echo "install-deps: stopped mariadbd ($pid) started by the install"
+    fi
+fi
 echo "install-deps: installed ${missing[*]}"
