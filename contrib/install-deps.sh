@@ -22,7 +22,8 @@ packages=(build-essential cmake pkg-config libmilter-dev libconfuse-dev libidn2-
           postfix swaks python3 unshare mount groff-base man-db
           clang libclang-rt-dev valgrind
           slapd ldap-utils libldap-dev
-          libpq-dev libmariadb-dev)
+          libpq-dev libmariadb-dev
+          postgresql mariadb-server postfix-pgsql postfix-mysql)
 missing=()
 for p in "${packages[@]}"; do
     [ "$p" = unshare ] && { command -v unshare >/dev/null || missing+=(util-linux); continue; }
