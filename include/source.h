@@ -33,6 +33,11 @@ struct source_def {
 /* source_type_from_name - "ldap"; 0 for anything else. */
 enum source_type source_type_from_name(const char *name);
 
+/* source_precedence - the resolution order of the source's records:
+ * Postfix's for the SQL sources (they replace Postfix maps), SPEC's for
+ * the others. */
+enum source_precedence source_precedence(const struct source_def *s);
+
 /* source_name - how messages name the source: the LDAP URI. */
 const char *source_name(const struct source_def *s);
 

@@ -111,14 +111,29 @@ bool source_records_oom(const struct source_records *r);
 const char *source_kind_name(enum source_kind kind);
 enum source_kind source_kind_from_name(const char *s, size_t n);
 
+/* Which resolution order a source's records follow (source_records_apply). */
+enum source_precedence {
+    SOURCE_PRECEDENCE_CONFIG = 0, /* SPEC's order, as the configuration file: a
+                                   * mailbox is never captured by a catch-all */
+    SOURCE_PRECEDENCE_POSTFIX,    /* Postfix's, for sources that were Postfix
+                                   * maps (SQL): aliases, secondary addresses,
+                                   * catch-alls and alias domains as
+                                   * virtual_alias_maps, mailboxes as
+                                   * virtual_mailbox_maps, so that a catch-all
+                                   * captures the mailboxes of its domain that
+                                   * have no alias of their own */
+};
+
 /*
  * source_records_apply - add the records to builder b, as one more place
  * that defines hosted domains and entries beside the configuration file.
  * Each record's location is {"SOURCE: ORIGIN", 0}, the text interned in b
  * (source_name; NULL: r's name), so that later messages (validation) read
- * "SOURCE: ORIGIN: message" too.  Everything is added with
- * TABLE_ORIGIN_CONFIG (SPEC's resolution order; a mailbox is never
- * captured by a catch-all):
+ * "SOURCE: ORIGIN: message" too.  With SOURCE_PRECEDENCE_CONFIG everything
+ * is added with TABLE_ORIGIN_CONFIG (SPEC's resolution order; a mailbox is
+ * never captured by a catch-all); with SOURCE_PRECEDENCE_POSTFIX mailboxes
+ * are added with TABLE_ORIGIN_MAILBOXES and the rest with
+ * TABLE_ORIGIN_VIRTUAL (Postfix's order; see table.h).  Either way:
  *   - domains and alias domains are declared hosted first, then alias
  *     domains and catch-alls set, then mailboxes, secondary addresses and
  *     aliases added, each group in record order;
@@ -136,6 +151,7 @@ enum source_kind source_kind_from_name(const char *s, size_t n);
  * records and d part of the messages: discard the build.
  */
 int source_records_apply(const struct source_records *r, struct table_builder *b,
-                         const char *source_name, struct diag *d);
+                         const char *source_name, enum source_precedence precedence,
+                         struct diag *d);
 
 #endif

@@ -255,7 +255,7 @@ int config_sources_load(struct config_build *cb, struct config_sources *s, bool 
         struct source_records *r = fetch_one(cb, s, i, at_start);
         if (r == NULL)
             continue;
-        if (source_records_apply(r, cb->b, NULL, cb->d) < 0)
+        if (source_records_apply(r, cb->b, NULL, source_precedence(&s->defs[i]), cb->d) < 0)
             cb->oom = true;
         if (s->fresh[i] != r)
             source_records_free(r);

@@ -12,6 +12,12 @@ enum source_type source_type_from_name(const char *name)
     return strcmp(name, "ldap") == 0 ? SOURCE_TYPE_LDAP : 0;
 }
 
+enum source_precedence source_precedence(const struct source_def *s)
+{
+    (void)s;
+    return SOURCE_PRECEDENCE_CONFIG;
+}
+
 const char *source_name(const struct source_def *s)
 {
     return s->ldap.uri != NULL ? s->ldap.uri : s->title;

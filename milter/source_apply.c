@@ -21,12 +21,23 @@ struct apply {
     size_t prefix;       /* bytes of "NAME: " before each interned origin */
     const char **locs;   /* per record: "NAME: ORIGIN", interned in b */
     unsigned char *skip; /* per record: left out (a duplicate, or merged) */
+    enum source_precedence precedence;
     bool oom;
 };
 
 static const struct source_record *rec_at(const struct apply *a, size_t i)
 {
     return source_records_at(a->r, i);
+}
+
+/* The builder's origin for what record i adds (source_records_apply). */
+static void origin_for(const struct apply *a, size_t i)
+{
+    enum table_origin o = TABLE_ORIGIN_CONFIG;
+
+    if (a->precedence == SOURCE_PRECEDENCE_POSTFIX)
+        o = rec_at(a, i)->kind == SOURCE_MAILBOX ? TABLE_ORIGIN_MAILBOXES : TABLE_ORIGIN_VIRTUAL;
+    table_builder_set_origin(a->b, o);
 }
 
 static struct table_loc loc_at(const struct apply *a, size_t i)
@@ -138,6 +149,7 @@ static void add_domains(struct apply *a)
         struct table_loc prev = {NULL, 0};
         int rc;
 
+        origin_for(a, i);
         if (rec->kind == SOURCE_ALIAS_DOMAIN) {
             rc = table_builder_set_alias_domain(a->b, rec->key, rec->targets[0], loc_at(a, i),
                                                 &prev);
@@ -256,6 +268,7 @@ static void add_entries(struct apply *a)
 
         if (!is_entry(rec->kind) || a->skip[i])
             continue;
+        origin_for(a, i);
         outcome(a, i,
                 table_builder_add_entry(a->b, table_kind[rec->kind], rec->key, rec->targets,
                                         rec->ntargets, loc_at(a, i), &prev),
@@ -264,11 +277,12 @@ static void add_entries(struct apply *a)
 }
 
 int source_records_apply(const struct source_records *r, struct table_builder *b,
-                         const char *source_name, struct diag *d)
+                         const char *source_name, enum source_precedence precedence, struct diag *d)
 {
     size_t n = source_records_count(r), errors = diag_count(d, DIAG_ERROR);
-    struct apply a = {r, b,    d,    source_name != NULL ? source_name : source_records_name(r),
-                      0, NULL, NULL, false};
+    struct apply a = {r,    b,    d,    source_name != NULL ? source_name : source_records_name(r),
+                      0,    NULL, NULL, precedence,
+                      false};
     enum table_origin was = table_builder_set_origin(b, TABLE_ORIGIN_CONFIG);
     int rc = -1;
 

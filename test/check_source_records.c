@@ -308,6 +308,54 @@ START_TEST(test_duplicates)
 }
 END_TEST
 
+/* ---- precedence: SPEC's, or Postfix's for sources that were its maps ---- */
+
+static const struct rec pfa[] = {
+    {SOURCE_DOMAIN, "domain domain=corp.example", "corp.example", {NULL}, 0},
+    {SOURCE_MAILBOX, "mailbox username=a@corp.example", "a@corp.example", {NULL}, 0},
+    {SOURCE_MAILBOX, "mailbox username=b@corp.example", "b@corp.example", {NULL}, 0},
+    {SOURCE_ALIAS, "alias address=b@corp.example", "b@corp.example", {"b@corp.example"}, 0},
+    {SOURCE_CATCH_ALL, "alias address=@corp.example", "corp.example", {"x@else.example"}, 0},
+};
+
+static const struct {
+    enum source_precedence precedence;
+    const char *rcpt;
+    enum policy_action action;
+    const char *target;
+} precedence_rows[] = {
+    /* SPEC: a mailbox is never captured */
+    {SOURCE_PRECEDENCE_CONFIG, "a@corp.example", POLICY_KEEP, ""},
+    {SOURCE_PRECEDENCE_CONFIG, "b@corp.example", POLICY_KEEP, ""},
+    {SOURCE_PRECEDENCE_CONFIG, "c@corp.example", POLICY_REWRITE, "x@else.example"},
+    /* Postfix: the catch-all captures the mailbox without an alias of its own */
+    {SOURCE_PRECEDENCE_POSTFIX, "a@corp.example", POLICY_REWRITE, "x@else.example"},
+    {SOURCE_PRECEDENCE_POSTFIX, "b@corp.example", POLICY_KEEP, ""},
+    {SOURCE_PRECEDENCE_POSTFIX, "c@corp.example", POLICY_REWRITE, "x@else.example"},
+};
+
+START_TEST(test_precedence)
+{
+    struct source_records *r = records("src", pfa, N(pfa));
+    struct policy_result res;
+    struct build x;
+
+    build_with(&x, r, NULL, precedence_rows[_i].precedence);
+    ck_assert_int_eq(x.errors, 0);
+    policy_result_init(&res);
+    policy_resolve(x.t, precedence_rows[_i].rcpt, strlen(precedence_rows[_i].rcpt), &res);
+    ck_assert_str_eq(policy_action_name(res.action),
+                     policy_action_name(precedence_rows[_i].action));
+    if (res.action == POLICY_REWRITE) {
+        ck_assert_uint_eq(res.ntargets, 1);
+        ck_assert_str_eq(policy_target(&res, 0), precedence_rows[_i].target);
+    }
+    policy_result_free(&res);
+    build_done(&x);
+    source_records_free(r);
+}
+END_TEST
+
 static Suite *source_records_suite(void)
 {
     Suite *s = suite_create("source_records");
@@ -324,6 +372,9 @@ static Suite *source_records_suite(void)
     suite_add_tcase(s, tc);
     tc = tcase_create("duplicates");
     tcase_add_loop_test(tc, test_duplicates, 0, N(dup_rows));
+    suite_add_tcase(s, tc);
+    tc = tcase_create("precedence");
+    tcase_add_loop_test(tc, test_precedence, 0, N(precedence_rows));
     suite_add_tcase(s, tc);
     return s;
 }

@@ -76,7 +76,8 @@ struct build {
     int errors;
 };
 
-static inline void build(struct build *x, const struct source_records *r, const struct rec *before)
+static inline void build_with(struct build *x, const struct source_records *r,
+                              const struct rec *before, enum source_precedence precedence)
 {
     struct table_settings s = {.delimiters = "+", .unknown = UNKNOWN_REJECT};
 
@@ -89,11 +90,16 @@ static inline void build(struct build *x, const struct source_records *r, const 
         ck_assert_int_eq(
             table_builder_add_entry(x->b, TABLE_MAILBOX, before->key, NULL, 0, at, NULL), 0);
     }
-    x->errors = source_records_apply(r, x->b, NULL, x->d);
+    x->errors = source_records_apply(r, x->b, NULL, precedence, x->d);
     ck_assert_int_ge(x->errors, 0);
     ck_assert_uint_eq((size_t)x->errors, diag_count(x->d, DIAG_ERROR));
     x->t = table_builder_finish(x->b);
     ck_assert_ptr_nonnull(x->t);
+}
+
+static inline void build(struct build *x, const struct source_records *r, const struct rec *before)
+{
+    build_with(x, r, before, SOURCE_PRECEDENCE_CONFIG);
 }
 
 static inline void build_done(struct build *x)

@@ -110,7 +110,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (dir_map_finish(m, r, d) >= 0) {
         struct table_builder *b = table_builder_new(&ts);
         check_records(r);
-        if (b != NULL && source_records_apply(r, b, NULL, d) >= 0) {
+        if (b != NULL && source_records_apply(r, b, NULL, SOURCE_PRECEDENCE_CONFIG, d) >= 0) {
             struct table *t = table_builder_finish(b);
             struct policy_result pr, pr2;
             policy_result_init(&pr);

@@ -63,7 +63,7 @@ static void check_apply(const struct source_records *r, const uint8_t *data, siz
     int errors, verrors;
 
     CHECK(b != NULL && d != NULL);
-    errors = source_records_apply(r, b, NULL, d);
+    errors = source_records_apply(r, b, NULL, SOURCE_PRECEDENCE_CONFIG, d);
     CHECK(errors >= 0 && (size_t)errors == diag_count(d, DIAG_ERROR));
     for (size_t i = 0; i < diag_size(d); i++)
         CHECK(strncmp(diag_text(d, i), "fuzz: ", 6) == 0);
