@@ -26,8 +26,6 @@ slapd).  The last line of output is "N passed, N failed".
 import os
 import re
 import shutil
-import signal
-import stat
 import sys
 import tempfile
 import time
@@ -644,7 +642,6 @@ class Live(LdapCase):
         self.assertTrue(refused_unknown(rcpt_answer(m.socket, new)))
         off = m.log_size()
         s.start()
-        t_up = time.monotonic()
         secs, last, ok = wait_answer(m.socket, new, accepted, RECOVER_BUDGET + 4, interval=0.1)
         note("slapd back: the source recovered and %s was accepted %.2f s after slapd answered"
              % (new, secs))
@@ -654,7 +651,6 @@ class Live(LdapCase):
         line = [l for l in text.splitlines() if "reloaded configuration" in l][-1]
         self.assertNotIn("(a source serves its snapshot)", line, line)
         check_probe("after recovery")
-        del t_up
 
     def test_bad_data_two_primaries(self):
         """a user given a second SMTP: primary: the refresh fails naming the DN,
