@@ -36,6 +36,7 @@ import shutil
 import signal
 import subprocess
 import time
+import urllib.parse
 
 import util
 
@@ -161,11 +162,17 @@ class PgInstance:
         return "host=%s port=%d dbname=%s user=%s" % (self.socket_dir, self.port,
                                                       dbname or self.dbname, user or self.reader)
 
-    def uri(self, dbname=None):
-        """postgresql:// URI for Postfix's pgsql: hosts = (socket dir as a
-        host= parameter; user and password come from the map file)."""
-        return "postgresql:///%s?host=%s&port=%d" % (dbname or self.dbname, self.socket_dir,
-                                                      self.port)
+    def uri(self, dbname=None, credentials=True):
+        """postgresql:// URI for Postfix's pgsql: hosts = (the socket dir as
+        a host= parameter).  Postfix passes a URI to libpq as it is and then
+        ignores the map's user/password: they go into the URI
+        (percent-encoded) unless credentials is false."""
+        who = ""
+        if credentials:
+            who = "%s:%s@" % (urllib.parse.quote(self.reader, safe=""),
+                              urllib.parse.quote(self.reader_password, safe=""))
+        return "postgresql://%s/%s?host=%s&port=%d" % (
+            who, dbname or self.dbname, urllib.parse.quote(self.socket_dir, safe="/"), self.port)
 
     # --- helpers -----------------------------------------------------------
     def _tool(self, name):
