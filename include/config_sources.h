@@ -13,6 +13,7 @@
 #define HOSTED_MILTER_CONFIG_SOURCES_H
 
 #include <confuse.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -32,8 +33,15 @@
             CFG_STR("secondary_attribute", 0, CFGF_NONE), CFG_STR("alias_filter", 0, CFGF_NONE),   \
             CFG_STR("alias_attribute", 0, CFGF_NONE), CFG_STR("target_attribute", 0, CFGF_NONE),   \
             CFG_STR("domain_filter", 0, CFGF_NONE), CFG_STR("domain_attribute", 0, CFGF_NONE),     \
-            CFG_END()                                                                              \
+            CONFIG_SQL_OPTS, CFG_END()                                                             \
     }
+
+/* The rows of a `source` section that only SQL sources take (config_sql.c). */
+#define CONFIG_SQL_OPTS                                                                            \
+    CFG_STR("connect", 0, CFGF_NONE), CFG_STR("password_file", 0, CFGF_NONE),                      \
+        CFG_STR("listen", 0, CFGF_NONE), CFG_STR("domain_query", 0, CFGF_NONE),                    \
+        CFG_STR("alias_domain_query", 0, CFGF_NONE), CFG_STR("mailbox_query", 0, CFGF_NONE),       \
+        CFG_STR("alias_query", 0, CFGF_NONE), CFG_STR("secondary_query", 0, CFGF_NONE)
 
 /* Sources as one configuration holds them. */
 struct config_sources {
@@ -64,6 +72,21 @@ int config_sources_load(struct config_build *cb, struct config_sources *s, bool 
  * of snapshots that could not be written (each a warning in d).
  */
 size_t config_sources_write_snapshots(const struct config_sources *s, struct diag *d);
+
+/* config_source_verror - "file:line: source "TITLE": message" at sec's
+ * line, into cb->d (for config_sources.c and config_sql.c). */
+void config_source_verror(struct config_build *cb, cfg_t *sec, const char *fmt, va_list ap);
+
+/*
+ * config_sql_read - the options of a postgresql or mysql section into
+ * def->sql (config_sql.c); every problem reported at the section.  Returns
+ * 0, or -1 when out of memory.
+ */
+int config_sql_read(struct config_build *cb, cfg_t *sec, struct source_def *def);
+
+/* config_sql_check_foreign - an error for each option set in sec that a
+ * source of type does not take (uri with postgresql, connect with ldap). */
+void config_sql_check_foreign(struct config_build *cb, cfg_t *sec, enum source_type type);
 
 /* config_sources_free - release what s holds (not s itself). */
 void config_sources_free(struct config_sources *s);

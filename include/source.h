@@ -4,7 +4,7 @@
  *
  * Owns struct source_def (what a `source` section says, copied out of the
  * parsed configuration) and the dispatch from a definition to its backend
- * (ldap_source.c today; SQL beside it).  A backend reads the whole source
+ * (ldap_source.c; pg_source.c and mysql_source.c for SQL).  A backend reads the whole source
  * into source_records; everything then goes through the same builder and
  * validation as the configuration file (source_records_apply, validate).
  */
@@ -16,9 +16,12 @@
 #include "diag.h"
 #include "ldap_source.h"
 #include "source_records.h"
+#include "sql_source.h"
 
 enum source_type {
     SOURCE_TYPE_LDAP = 1,
+    SOURCE_TYPE_POSTGRESQL,
+    SOURCE_TYPE_MYSQL,
 };
 
 struct source_def {
@@ -28,9 +31,10 @@ struct source_def {
     unsigned refresh;            /* seconds between full re-reads; 0: start and SIGUSR1 */
     bool persist;                /* follow the server's change notifications */
     struct ldap_source_cfg ldap; /* type ldap; its strings owned by the def */
+    struct sql_source_cfg sql;   /* postgresql, mysql; its strings owned by the def */
 };
 
-/* source_type_from_name - "ldap"; 0 for anything else. */
+/* source_type_from_name - "ldap", "postgresql", "mysql"; 0 for anything else. */
 enum source_type source_type_from_name(const char *name);
 
 /* source_precedence - the resolution order of the source's records:
@@ -38,7 +42,8 @@ enum source_type source_type_from_name(const char *name);
  * the others. */
 enum source_precedence source_precedence(const struct source_def *s);
 
-/* source_name - how messages name the source: the LDAP URI. */
+/* source_name - how messages name the source: the LDAP URI, or
+ * "postgresql:TITLE" / "mysql:TITLE" (an SQL connect string is no name). */
 const char *source_name(const struct source_def *s);
 
 /*

@@ -34,12 +34,18 @@ static void sec_error(struct config_build *cb, cfg_t *sec, const char *fmt, ...)
 /* Report "file:line: source "title": message" at the section. */
 static void sec_error(struct config_build *cb, cfg_t *sec, const char *fmt, ...)
 {
-    char msg[512];
     va_list ap;
 
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
+    config_source_verror(cb, sec, fmt, ap);
     va_end(ap);
+}
+
+void config_source_verror(struct config_build *cb, cfg_t *sec, const char *fmt, va_list ap)
+{
+    char msg[512];
+
+    vsnprintf(msg, sizeof(msg), fmt, ap);
     diag_add_loc(cb->d, DIAG_ERROR, config_lex_loc(cb->lex, config_lex_pos(sec)),
                  "source \"%s\": %s", cfg_title(sec), msg);
 }
@@ -142,9 +148,12 @@ static int read_one(struct config_build *cb, cfg_t *sec, struct source_def *def)
     if (cfg_getint(sec, "refresh") < 0 || cfg_getint(sec, "refresh") > 86400 * 7)
         sec_error(cb, sec, "%s", "refresh must be 0 to 604800 seconds");
     if (type == NULL || (def->type = source_type_from_name(type)) == 0) {
-        sec_error(cb, sec, "type must be ldap%s", type ? "" : " (missing)");
+        sec_error(cb, sec, "type must be ldap, postgresql or mysql%s", type ? "" : " (missing)");
         return 0;
     }
+    config_sql_check_foreign(cb, sec, def->type);
+    if (def->type != SOURCE_TYPE_LDAP)
+        return config_sql_read(cb, sec, def);
     return read_ldap(cb, sec, def);
 }
 
