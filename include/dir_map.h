@@ -63,10 +63,13 @@ enum dir_schema dir_schema_from_name(const char *name);
 
 /*
  * dir_map_search - the LDAP filter and attributes to request for a schema
- * and role (NULL-terminated static list; custom: built from the names in
- * c into attrs, which must hold 6 pointers).  Returns the default filter
- * of ad/iredmail, or NULL for custom (the configuration names it).
+ * and role, copied into attrs as a NULL-terminated list (custom: built
+ * from the names in c); attrs must hold DIR_MAP_ATTRS pointers.  Returns
+ * the default filter of ad/iredmail, or NULL for custom (the configuration
+ * names it).
  */
+/* Room dir_map_search needs: the longest list (iredmail: 8 names) and its NULL. */
+#define DIR_MAP_ATTRS 9
 const char *dir_map_search(enum dir_schema schema, const struct dir_custom *c, const char **attrs);
 
 struct dir_map;

@@ -107,6 +107,10 @@ const char *dir_map_search(enum dir_schema schema, const struct dir_custom *c, c
         "mailForwardingAddress", "memberOfGroup", NULL};
     size_t n = 0;
 
+    _Static_assert(sizeof(ad_list) / sizeof(ad_list[0]) <= DIR_MAP_ATTRS, "DIR_MAP_ATTRS");
+    _Static_assert(sizeof(iredmail_list) / sizeof(iredmail_list[0]) <= DIR_MAP_ATTRS,
+                   "DIR_MAP_ATTRS");
+    _Static_assert(5 + 1 <= DIR_MAP_ATTRS, "DIR_MAP_ATTRS: the custom names and NULL");
     switch (schema) {
     case DIR_SCHEMA_AD:
         memcpy(attrs, ad_list, sizeof(ad_list));

@@ -226,7 +226,7 @@ static int search(LDAP *ld, const struct ldap_source_cfg *cfg, const char *filte
 int ldap_source_load(const struct ldap_source_cfg *cfg, struct source_records *r,
                      unsigned *data_errors, struct diag *d)
 {
-    const char *attrs[8];
+    const char *attrs[DIR_MAP_ATTRS];
     const char *filter = dir_map_search(cfg->schema, &cfg->custom, attrs);
     struct dir_map *map = dir_map_new(cfg->schema, &cfg->custom);
     LDAP *ld = NULL;
@@ -324,7 +324,7 @@ int ldap_source_watch(const struct ldap_source_cfg *cfg, volatile const bool *st
 {
     static const char *no_attrs[] = {LDAP_NO_ATTRS, NULL};
     LDAPControl *sctrls[2] = {NULL, NULL};
-    const char *attrs[8];
+    const char *attrs[DIR_MAP_ATTRS];
     const char *filter = dir_map_search(cfg->schema, &cfg->custom, attrs);
     bool refreshed = false;
     int msgid, rc = -1;

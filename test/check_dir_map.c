@@ -334,7 +334,7 @@ END_TEST
 
 START_TEST(test_search)
 {
-    const char *attrs[8];
+    const char *attrs[DIR_MAP_ATTRS];
 
     ck_assert_ptr_nonnull(strstr(dir_map_search(DIR_SCHEMA_AD, NULL, attrs), "contact"));
     ck_assert_str_eq(attrs[1], "proxyAddresses");
@@ -344,6 +344,33 @@ START_TEST(test_search)
     ck_assert_ptr_null(attrs[5]);
     ck_assert_int_eq(dir_schema_from_name("ad"), DIR_SCHEMA_AD);
     ck_assert_int_eq(dir_schema_from_name("AD"), 0);
+}
+END_TEST
+
+/* Each schema's list fits in DIR_MAP_ATTRS pointers, NULL included: a
+ * guard after them stays untouched (the iredmail list of 8 names once
+ * overflowed ldap_source_load's attrs[8] by its NULL). */
+START_TEST(test_search_fits)
+{
+    static const char guard[] = "guard";
+    const enum dir_schema schemas[] = {DIR_SCHEMA_AD, DIR_SCHEMA_IREDMAIL, DIR_SCHEMA_CUSTOM};
+    const struct dir_custom all = {"m", "s", "a", "t", "d"};
+
+    for (size_t k = 0; k < sizeof(schemas) / sizeof(schemas[0]); k++) {
+        const char *attrs[DIR_MAP_ATTRS + 1];
+        size_t n = 0;
+
+        attrs[DIR_MAP_ATTRS] = guard;
+        dir_map_search(schemas[k], &all, attrs);
+        ck_assert_ptr_eq(attrs[DIR_MAP_ATTRS], guard);
+        while (n < DIR_MAP_ATTRS && attrs[n] != NULL)
+            n++;
+        ck_assert_uint_lt(n, DIR_MAP_ATTRS);
+        if (schemas[k] == DIR_SCHEMA_IREDMAIL)
+            ck_assert_str_eq(attrs[n - 1], "memberOfGroup");
+        if (schemas[k] == DIR_SCHEMA_CUSTOM)
+            ck_assert_uint_eq(n, 5);
+    }
 }
 END_TEST
 
@@ -357,6 +384,7 @@ int main(void)
     tcase_add_loop_test(tc, test_map, 0, (int)(sizeof(cases) / sizeof(cases[0])));
     tcase_add_test(tc, test_hostile_values);
     tcase_add_test(tc, test_search);
+    tcase_add_test(tc, test_search_fits);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
