@@ -426,7 +426,19 @@ static void check_entries(struct vctx *c)
  * the failure is not explained elsewhere.  Returns whether it failed. */
 static bool check_target(struct vctx *c, struct table_loc loc, const char *what, const char *target)
 {
-    if (!fails(policy_resolve(c->t, target, strlen(target), &c->r)))
+    enum policy_action a = policy_resolve(c->t, target, strlen(target), &c->r);
+
+    /* A target kept by a role, alias-domain or catch-all rule came back to
+     * itself (postmaster = "postmaster@d" with no such mailbox): nothing
+     * but the MTA's next hop is behind it. */
+    if (a == POLICY_KEEP && c->r.rule != RULE_EXACT && c->r.rule != RULE_EXTENSION) {
+        report(c, DIAG_ERROR, loc,
+               "%s %s reaches no mailbox (the %s rule leads back to it; declare it as a "
+               "mailbox)",
+               what, target, policy_rule_name(c->r.rule));
+        return true;
+    }
+    if (!fails(a))
         return false;
     if (!explained(c, NULL, target))
         report(c, DIAG_ERROR, loc, "%s %s reaches no mailbox (%s: %s)", what, target,

@@ -325,6 +325,16 @@ static const struct scenario scenarios[] = {
      1,
      0,
      {"global postmaster nobody@corp.example reaches no mailbox (reject: User unknown)"}},
+    /* postmaster@d as the global postmaster, no such mailbox: the role rule
+     * would send it back to itself, and the MTA would relay it */
+    {"global postmaster is its own role address",
+     sc_global_postmaster_bad,
+     "postmaster@corp.example",
+     "",
+     1,
+     0,
+     {"global postmaster postmaster@corp.example reaches no mailbox (the role rule leads back "
+      "to it; declare it as a mailbox)"}},
     {"domain postmaster bad",
      sc_domain_postmaster_bad,
      "admin@corp.example",
