@@ -15,7 +15,9 @@ flush per commit (throw-away data).
 Accounts: root@localhost with a password (client options file DIR/root.cnf,
 0600) for loading and changing data; the read-only `hosted_milter`@localhost
 (password in reader_password_file, mode 0600, no newline) with SELECT on the
-Postfix Admin tables only.  Database `postfix` with Postfix Admin's tables
+Postfix Admin tables only (or, with reader_sql = CONTRIB_READER, the column
+grants of contrib/sql/); `postfix_oracle` (SELECT on the four tables) for the
+Postfix oracle's maps.  Database `postfix` with Postfix Admin's tables
 (sql/postfixadmin-mysql.sql).
 
     db = MariadbInstance(root_dir, "mariadb").create().start()
@@ -45,6 +47,9 @@ INSTALL_DB = shutil.which("mariadb-install-db") or "/usr/bin/mariadb-install-db"
 CLIENT = shutil.which("mariadb") or "/usr/bin/mariadb"
 OS_USER = "mysql"
 READER = "hosted_milter"
+ORACLE = "postfix_oracle"      # what the Postfix oracle's mysql: maps log in as
+CONTRIB_READER = os.path.normpath(os.path.join(HERE, "..", "..", "contrib", "sql",
+                                               "postfixadmin-reader-mysql.sql"))
 DBNAME = "postfix"
 TABLES = ("domain", "mailbox", "alias", "alias_domain")
 
@@ -110,7 +115,7 @@ class MariadbInstance:
 
     kind = "mysql"
 
-    def __init__(self, root, name="mariadb", schema=SCHEMA):
+    def __init__(self, root, name="mariadb", schema=SCHEMA, reader_sql=None):
         self.root = os.path.abspath(os.path.join(root, name))
         self.name = name
         self.schema = schema
@@ -125,6 +130,9 @@ class MariadbInstance:
         self.root_password = "root-%s-pw" % name
         self.reader_password = "rd pw'%s" % name
         self.reader_password_file = os.path.join(self.root, "reader.secret")
+        self.reader_sql = reader_sql
+        self.oracle_user = ORACLE
+        self.oracle_password = "oracle-%s-pw" % name
         self.proc = None
         self.pid = None
         self.start_seconds = None
@@ -176,10 +184,18 @@ class MariadbInstance:
         self.sql("CREATE DATABASE %s;\n"
                  "CREATE USER %s@localhost IDENTIFIED BY %s;"
                  % (self.dbname, self.reader, sql_literal(self.reader_password)), dbname="mysql")
+        self.sql("CREATE USER %s@localhost IDENTIFIED BY %s;"
+                 % (self.oracle_user, sql_literal(self.oracle_password)), dbname="mysql")
         if self.schema:
             with open(self.schema) as f:
                 self.sql(f.read())
-            self.grant_reader()
+            self.sql("".join("GRANT SELECT ON %s.%s TO %s@localhost;\n"
+                             % (self.dbname, t, self.oracle_user) for t in TABLES))
+            if self.reader_sql:
+                with open(self.reader_sql) as f:
+                    self.sql(f.read())
+            else:
+                self.grant_reader()
         return self
 
     def grant_reader(self, tables=TABLES):

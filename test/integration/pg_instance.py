@@ -15,9 +15,11 @@ shutdown, wait, SIGKILL) also when a test fails (util.stop_at_exit).
 Roles: the superuser `postgres`, reached over the socket by peer
 authentication from root or postgres (pg_ident map), used for loading and
 changing data; the read-only role `hosted_milter` (password, scram-sha-256)
-with SELECT on the Postfix Admin tables only, whose password is in
+with SELECT on the Postfix Admin tables only (or, with reader_sql =
+CONTRIB_READER, the column grants of contrib/sql/), whose password is in
 reader_password_file (mode 0600, owner root, no newline) for the milter's
-password_file.  Database `postfix` with Postfix Admin's tables
+password_file; `postfix_oracle` (SELECT on the four tables) for the Postfix
+oracle's maps (uri()).  Database `postfix` with Postfix Admin's tables
 (sql/postfixadmin-postgresql.sql).
 
     pg = PgInstance(root_dir, "pg").create().start()
@@ -47,6 +49,11 @@ SCHEMA = os.path.join(SQL_DIR, "postfixadmin-postgresql.sql")
 OS_USER = "postgres"
 SUPERUSER = "postgres"
 READER = "hosted_milter"
+ORACLE = "postfix_oracle"      # what the Postfix oracle's pgsql: maps log in as
+CONTRIB_READER = os.path.normpath(os.path.join(HERE, "..", "..", "contrib", "sql",
+                                               "postfixadmin-reader-postgresql.sql"))
+CONTRIB_NOTIFY = os.path.normpath(os.path.join(HERE, "..", "..", "contrib", "sql",
+                                               "postfixadmin-notify-postgresql.sql"))
 DBNAME = "postfix"
 TABLES = ("domain", "mailbox", "alias", "alias_domain")
 
@@ -130,7 +137,8 @@ class PgInstance:
 
     kind = "postgresql"
 
-    def __init__(self, root, name="pg", port=None, schema=SCHEMA, log_statements=False):
+    def __init__(self, root, name="pg", port=None, schema=SCHEMA, log_statements=False,
+                 reader_sql=None):
         self.bin = bindir()
         self.root = os.path.abspath(os.path.join(root, name))
         self.name = name
@@ -146,6 +154,11 @@ class PgInstance:
         # quoting bugs show.
         self.reader_password = "rd pw'%s" % name
         self.reader_password_file = os.path.join(self.root, "reader.secret")
+        # None: SELECT on the four tables; else a file (the contrib one)
+        # that grants the reader what it needs, run after the tables exist.
+        self.reader_sql = reader_sql
+        self.oracle_user = ORACLE
+        self.oracle_password = "oracle-%s-pw" % name
         self.proc = None
         self.pid = None
         self.start_seconds = None
@@ -162,15 +175,15 @@ class PgInstance:
         return "host=%s port=%d dbname=%s user=%s" % (self.socket_dir, self.port,
                                                       dbname or self.dbname, user or self.reader)
 
-    def uri(self, dbname=None, credentials=True):
+    def uri(self, dbname=None, credentials=True, user=None, password=None):
         """postgresql:// URI for Postfix's pgsql: hosts = (the socket dir as
         a host= parameter).  Postfix passes a URI to libpq as it is and then
         ignores the map's user/password: they go into the URI
         (percent-encoded) unless credentials is false."""
         who = ""
         if credentials:
-            who = "%s:%s@" % (urllib.parse.quote(self.reader, safe=""),
-                              urllib.parse.quote(self.reader_password, safe=""))
+            who = "%s:%s@" % (urllib.parse.quote(user or self.oracle_user, safe=""),
+                              urllib.parse.quote(password or self.oracle_password, safe=""))
         return "postgresql://%s/%s?host=%s&port=%d" % (
             who, dbname or self.dbname, urllib.parse.quote(self.socket_dir, safe="/"), self.port)
 
@@ -233,9 +246,18 @@ class PgInstance:
         self.psql("CREATE ROLE %s LOGIN PASSWORD %s" % (self.reader,
                                                         sql_literal(self.reader_password)),
                   dbname="postgres")
+        self.psql("CREATE ROLE %s LOGIN PASSWORD %s" % (self.oracle_user,
+                                                        sql_literal(self.oracle_password)),
+                  dbname="postgres")
         if self.schema:
             self.psql_file(self.schema)
-            self.grant_reader()
+            self.psql("GRANT CONNECT ON DATABASE %s TO %s; GRANT SELECT ON %s TO %s;"
+                      % (self.dbname, self.oracle_user, ", ".join(TABLES), self.oracle_user))
+            if self.reader_sql:
+                self.psql_file(self.reader_sql,
+                               variables={"password": sql_literal(self.reader_password)})
+            else:
+                self.grant_reader()
         return self
 
     def grant_reader(self, tables=TABLES):
@@ -352,8 +374,10 @@ class PgInstance:
             raise SqlError(argv, p.returncode, p.stdout, p.stderr)
         return p.stdout if check else p
 
-    def psql_file(self, path, dbname=None):
+    def psql_file(self, path, dbname=None, variables=None):
         argv = self.psql_argv(dbname) + ["-f", path]
+        for k, v in (variables or {}).items():
+            argv[1:1] = ["-v", "%s=%s" % (k, v)]
         p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                            timeout=300)
         if p.returncode != 0:
