@@ -50,8 +50,8 @@ void refresh_block_signals(void);
 void refresh_went_live(const struct config *cfg);
 
 /* refresh_log_diag - every diagnostic of d as one log line, errors at
- * err and warnings at warning (all_err: all at err). */
-void refresh_log_diag(const struct diag *d, bool all_err);
+ * err and warnings at warning. */
+void refresh_log_diag(const struct diag *d);
 
 /* refresh_log_summary - the one notice line that says what is live:
  * "<what> <path>: N domains, ..." (tests and admins wait for it). */

@@ -104,7 +104,6 @@ static void warn_restart(const struct startup *s, const struct config *cfg)
         log_warning(fmt, where(cfg, w->timeout), "timeout");
 }
 
-
 /* The file system path of a unix socket spec, or NULL for inet. */
 static const char *unix_path(const char *spec)
 {
@@ -237,11 +236,11 @@ static int load_config(struct run *r)
     }
     /* a source that cannot be read serves its snapshot (and is retried) */
     if ((r->cfg = config_load_mode(r->opt->config_path, CONFIG_SOURCES_START, r->d)) == NULL) {
-        refresh_log_diag(r->d, true);
+        refresh_log_diag(r->d);
         log_err("cannot load the configuration %s; not starting", r->opt->config_path);
         return -1;
     }
-    refresh_log_diag(r->d, false);
+    refresh_log_diag(r->d);
     if (!r->opt->verbose)
         log_set_level(r->cfg->log_level);
     if (startup_save(&r->startup, r->cfg) < 0) {

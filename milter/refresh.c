@@ -86,10 +86,10 @@ void refresh_log_summary(const char *what, const struct config *cfg)
                config_stale(cfg) ? " (a source serves its snapshot)" : "");
 }
 
-void refresh_log_diag(const struct diag *d, bool all_err)
+void refresh_log_diag(const struct diag *d)
 {
     for (size_t i = 0; i < diag_size(d); i++) {
-        if (all_err || diag_level_at(d, i) == DIAG_ERROR)
+        if (diag_level_at(d, i) == DIAG_ERROR)
             log_err("%s", diag_text(d, i));
         else
             log_warning("%s", diag_text(d, i));
@@ -105,7 +105,7 @@ void refresh_went_live(const struct config *cfg)
         return;
     }
     config_write_snapshots(cfg, d);
-    refresh_log_diag(d, false);
+    refresh_log_diag(d);
     diag_free(d);
 }
 
@@ -122,13 +122,13 @@ static void reload(struct refresher *r, const char *why)
         return;
     }
     if ((cfg = config_load(r->o.config_path, d)) == NULL) {
-        refresh_log_diag(d, true);
+        refresh_log_diag(d);
         log_err("reload failed, keeping the old configuration: %zu %s in %s",
                 diag_count(d, DIAG_ERROR), plural(diag_count(d, DIAG_ERROR), "error", "errors"),
                 r->o.config_path);
         goto out;
     }
-    refresh_log_diag(d, false);
+    refresh_log_diag(d);
     if (r->o.on_load != NULL)
         r->o.on_load(cfg, r->o.arg);
     /* Only this thread swaps, so cfg outlives its use below. */
@@ -225,7 +225,7 @@ static void *watch_main(void *arg)
         struct diag *d = diag_new();
         int rc = d != NULL ? source_watch(&w->def, &w->owner->stop, changed, w, d) : -1;
         if (d != NULL && rc != 0)
-            refresh_log_diag(d, false);
+            refresh_log_diag(d);
         diag_free(d);
         if (rc == 1) {
             log_warning("%s: the server announces no changes (RFC 4533); source \"%s\" is "
