@@ -73,9 +73,10 @@ int config_sources_load(struct config_build *cb, struct config_sources *s, bool 
  */
 size_t config_sources_write_snapshots(const struct config_sources *s, struct diag *d);
 
-/* config_source_verror - "file:line: source "TITLE": message" at sec's
+/* config_source_error - "file:line: source "TITLE": message" at sec's
  * line, into cb->d (for config_sources.c and config_sql.c). */
-void config_source_verror(struct config_build *cb, cfg_t *sec, const char *fmt, va_list ap);
+void config_source_error(struct config_build *cb, cfg_t *sec, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /*
  * config_sql_read - the options of a postgresql or mysql section into

@@ -28,24 +28,14 @@ static int copy_opt(cfg_t *sec, const char *name, const char **out)
     return (*out = strdup(v)) == NULL ? -1 : 0;
 }
 
-static void sec_error(struct config_build *cb, cfg_t *sec, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-/* Report "file:line: source "title": message" at the section. */
-static void sec_error(struct config_build *cb, cfg_t *sec, const char *fmt, ...)
+void config_source_error(struct config_build *cb, cfg_t *sec, const char *fmt, ...)
 {
+    char msg[512];
     va_list ap;
 
     va_start(ap, fmt);
-    config_source_verror(cb, sec, fmt, ap);
-    va_end(ap);
-}
-
-void config_source_verror(struct config_build *cb, cfg_t *sec, const char *fmt, va_list ap)
-{
-    char msg[512];
-
     vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
     diag_add_loc(cb->d, DIAG_ERROR, config_lex_loc(cb->lex, config_lex_pos(sec)),
                  "source \"%s\": %s", cfg_title(sec), msg);
 }
@@ -85,34 +75,36 @@ static int read_ldap(struct config_build *cb, cfg_t *sec, struct source_def *def
             return -1;
     l->timeout = (unsigned)cfg_getint(sec, "timeout");
     if (l->uri == NULL)
-        sec_error(cb, sec, "%s", "uri is missing");
+        config_source_error(cb, sec, "%s", "uri is missing");
     if (l->base == NULL)
-        sec_error(cb, sec, "%s", "base is missing");
+        config_source_error(cb, sec, "%s", "base is missing");
     if (schema == NULL || (l->schema = dir_schema_from_name(schema)) == 0)
-        sec_error(cb, sec, "schema must be ad, iredmail or custom%s", schema ? "" : " (missing)");
+        config_source_error(cb, sec, "schema must be ad, iredmail or custom%s",
+                            schema ? "" : " (missing)");
     if (l->bind_dn != NULL && l->bind_password_file == NULL)
-        sec_error(cb, sec, "%s", "bind_dn needs bind_password_file (never a password inline)");
+        config_source_error(cb, sec, "%s",
+                            "bind_dn needs bind_password_file (never a password inline)");
     if (l->bind_dn == NULL && l->bind_password_file != NULL)
-        sec_error(cb, sec, "%s", "bind_password_file without bind_dn");
+        config_source_error(cb, sec, "%s", "bind_password_file without bind_dn");
     if (cfg_getint(sec, "timeout") < 1 || cfg_getint(sec, "timeout") > 3600)
-        sec_error(cb, sec, "%s", "timeout must be 1 to 3600 seconds");
+        config_source_error(cb, sec, "%s", "timeout must be 1 to 3600 seconds");
     if (l->schema == DIR_SCHEMA_CUSTOM) {
         if ((l->mailbox_filter == NULL) != (l->custom.mailbox_attribute == NULL))
-            sec_error(cb, sec, "%s", "mailbox_filter and mailbox_attribute go together");
+            config_source_error(cb, sec, "%s", "mailbox_filter and mailbox_attribute go together");
         if ((l->alias_filter == NULL) !=
                 (l->custom.alias_attribute == NULL || l->custom.target_attribute == NULL) ||
             (l->alias_filter == NULL && l->custom.alias_attribute != NULL))
-            sec_error(cb, sec, "%s",
-                      "alias_filter, alias_attribute and target_attribute go together");
+            config_source_error(cb, sec, "%s",
+                                "alias_filter, alias_attribute and target_attribute go together");
         if ((l->domain_filter == NULL) != (l->custom.domain_attribute == NULL))
-            sec_error(cb, sec, "%s", "domain_filter and domain_attribute go together");
+            config_source_error(cb, sec, "%s", "domain_filter and domain_attribute go together");
         if (l->mailbox_filter == NULL && l->alias_filter == NULL && l->domain_filter == NULL)
-            sec_error(cb, sec, "%s", "a custom schema needs at least one *_filter");
+            config_source_error(cb, sec, "%s", "a custom schema needs at least one *_filter");
     } else if (l->mailbox_filter || l->alias_filter || l->domain_filter ||
                l->custom.mailbox_attribute || l->custom.secondary_attribute ||
                l->custom.alias_attribute || l->custom.target_attribute ||
                l->custom.domain_attribute) {
-        sec_error(cb, sec, "%s", "filters and attribute names are for schema = custom");
+        config_source_error(cb, sec, "%s", "filters and attribute names are for schema = custom");
     }
     return 0;
 }
@@ -141,14 +133,15 @@ static int read_one(struct config_build *cb, cfg_t *sec, struct source_def *def)
         return -1;
     snprintf(def->where, (size_t)n + 1, "%s:%u", at.file ? at.file : "", at.line);
     if (!good_title(def->title))
-        sec_error(cb, sec, "%s",
-                  "the title names its snapshot file: use letters, digits, '.', '-', '_'");
+        config_source_error(
+            cb, sec, "%s", "the title names its snapshot file: use letters, digits, '.', '-', '_'");
     def->refresh = (unsigned)cfg_getint(sec, "refresh");
     def->persist = cfg_getbool(sec, "persist") == cfg_true;
     if (cfg_getint(sec, "refresh") < 0 || cfg_getint(sec, "refresh") > 86400 * 7)
-        sec_error(cb, sec, "%s", "refresh must be 0 to 604800 seconds");
+        config_source_error(cb, sec, "%s", "refresh must be 0 to 604800 seconds");
     if (type == NULL || (def->type = source_type_from_name(type)) == 0) {
-        sec_error(cb, sec, "type must be ldap, postgresql or mysql%s", type ? "" : " (missing)");
+        config_source_error(cb, sec, "type must be ldap, postgresql or mysql%s",
+                            type ? "" : " (missing)");
         return 0;
     }
     config_sql_check_foreign(cb, sec, def->type);

@@ -16,18 +16,6 @@
 /* PostgreSQL's NAMEDATALEN - 1: a longer channel name is cut by the server. */
 #define CHANNEL_MAX 63
 
-static void sql_error(struct config_build *cb, cfg_t *sec, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void sql_error(struct config_build *cb, cfg_t *sec, const char *fmt, ...)
-{
-    va_list ap;
-
-    va_start(ap, fmt);
-    config_source_verror(cb, sec, fmt, ap);
-    va_end(ap);
-}
-
 /* The string options only one kind of source takes. */
 static const char *const ldap_only[] = {
     "uri",
@@ -57,10 +45,11 @@ void config_sql_check_foreign(struct config_build *cb, cfg_t *sec, enum source_t
 
     for (size_t i = 0; i < n; i++)
         if (cfg_getstr(sec, names[i]) != NULL)
-            sql_error(cb, sec, "%s is not an option of a source of type %s", names[i], type_name);
+            config_source_error(cb, sec, "%s is not an option of a source of type %s", names[i],
+                                type_name);
     if (type != SOURCE_TYPE_LDAP && cfg_getbool(sec, "persist") == cfg_true)
-        sql_error(cb, sec, "%s",
-                  "persist is for ldap sources (postgresql follows changes with listen)");
+        config_source_error(cb, sec, "%s",
+                            "persist is for ldap sources (postgresql follows changes with listen)");
 }
 
 /* A copy of sec's string option name into *out (NULL stays NULL); -1 when
@@ -92,14 +81,14 @@ static void check_connect(struct config_build *cb, cfg_t *sec, const struct sour
     char err[256];
 
     if (def->sql.connect == NULL) {
-        sql_error(cb, sec, "%s", "connect is missing");
+        config_source_error(cb, sec, "%s", "connect is missing");
         return;
     }
     if (def->type == SOURCE_TYPE_POSTGRESQL) {
         if (pg_source_check(def->sql.connect, err, sizeof(err)) != 0)
-            sql_error(cb, sec, "%s", err);
+            config_source_error(cb, sec, "%s", err);
     } else if (sql_mysql_parse(def->sql.connect, &p, err, sizeof(err)) != 0) {
-        sql_error(cb, sec, "%s", err);
+        config_source_error(cb, sec, "%s", err);
     }
 }
 
@@ -112,13 +101,15 @@ static void check_schema(struct config_build *cb, cfg_t *sec, const struct sourc
     for (int s = 0; s < SQL_SET_COUNT; s++)
         given += def->sql.queries[s] != NULL;
     if (schema == NULL || def->sql.schema == 0)
-        sql_error(cb, sec, "schema must be postfixadmin or custom%s", schema ? "" : " (missing)");
+        config_source_error(cb, sec, "schema must be postfixadmin or custom%s",
+                            schema ? "" : " (missing)");
     else if (def->sql.schema == SQL_SCHEMA_POSTFIXADMIN && given > 0)
-        sql_error(cb, sec, "%s", "the *_query options are for schema = custom");
+        config_source_error(cb, sec, "%s", "the *_query options are for schema = custom");
     else if (def->sql.schema == SQL_SCHEMA_CUSTOM && given == 0)
-        sql_error(cb, sec, "%s",
-                  "a custom schema needs at least one of domain_query, alias_domain_query, "
-                  "mailbox_query, alias_query, secondary_query");
+        config_source_error(
+            cb, sec, "%s",
+            "a custom schema needs at least one of domain_query, alias_domain_query, "
+            "mailbox_query, alias_query, secondary_query");
 }
 
 /* listen: PostgreSQL only, a channel name the server keeps whole. */
@@ -129,9 +120,10 @@ static void check_listen(struct config_build *cb, cfg_t *sec, const struct sourc
     if (l == NULL)
         return;
     if (def->type != SOURCE_TYPE_POSTGRESQL)
-        sql_error(cb, sec, "%s", "listen is for postgresql (MariaDB and MySQL have no NOTIFY)");
+        config_source_error(cb, sec, "%s",
+                            "listen is for postgresql (MariaDB and MySQL have no NOTIFY)");
     else if (l[0] == '\0' || strlen(l) > CHANNEL_MAX)
-        sql_error(cb, sec, "listen must be a channel name of 1 to %d bytes", CHANNEL_MAX);
+        config_source_error(cb, sec, "listen must be a channel name of 1 to %d bytes", CHANNEL_MAX);
 }
 
 int config_sql_read(struct config_build *cb, cfg_t *sec, struct source_def *def)
@@ -151,7 +143,7 @@ int config_sql_read(struct config_build *cb, cfg_t *sec, struct source_def *def)
     q->timeout = timeout >= 1 && timeout <= 3600 ? (unsigned)timeout : 10;
     def->persist = q->listen != NULL && def->type == SOURCE_TYPE_POSTGRESQL;
     if (timeout < 1 || timeout > 3600)
-        sql_error(cb, sec, "%s", "timeout must be 1 to 3600 seconds");
+        config_source_error(cb, sec, "%s", "timeout must be 1 to 3600 seconds");
     check_connect(cb, sec, def);
     check_schema(cb, sec, def);
     check_listen(cb, sec, def);
