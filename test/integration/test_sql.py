@@ -832,6 +832,64 @@ class LiveBase(SqlCase):
         self.assertTrue(accepted(rcpt_answer(m.socket, "postmaster@%s" % P)))
         self.assertTrue(accepted(rcpt_answer(m.socket, "admin@%s" % P)))
 
+    def test_consistent_read(self):
+        """one consistent read per refresh: while the rows flip between A
+        (mailbox flip@, fwd@ -> flip@) and B (no flip@, fwd@ -> alice@), one
+        transaction per flip, each state valid, reloads every ~0.15 s never
+        see a mix (fwd@ -> flip@ without the mailbox: a failed reload).
+        20,000 filler mailboxes widen the gap between the SELECTs."""
+        import signal
+        import threading
+        sql_data.load_scale(self.db, 20000)
+        lit = BACKENDS[self.kind][0].sql_literal
+        flip, fwd = "flip@%s" % P, "fwd@%s" % P
+        self.db.execute(self.add_mailbox_sql(flip, self_alias=False) + [
+            "INSERT INTO alias (%s) VALUES (%s)" % (", ".join(sql_data.ALIAS_COLS), ", ".join(
+                lit(v) for v in sql_data.alias_row(fwd, flip)))])
+        m = self.milter(milter_conf(self.db, self.state, refresh=0))
+        to_b = ["DELETE FROM mailbox WHERE username = '%s'" % flip,
+                "UPDATE alias SET goto = 'alice@%s' WHERE address = '%s'" % (P, fwd)]
+        to_a = self.add_mailbox_sql(flip, self_alias=False) + [
+            "UPDATE alias SET goto = '%s' WHERE address = '%s'" % (flip, fwd)]
+        # the detector: the mixed state is refused
+        self.db.execute(to_b[:1])
+        t = self.tool(m.conf, "-t")
+        self.assertEqual(t.returncode, 1, "the mixed state accepted:\n" + t.stdout + t.stderr)
+        self.db.execute(self.add_mailbox_sql(flip, self_alias=False))
+        stop = threading.Event()
+        flips = [0]
+        errors = []
+
+        def flipper():
+            try:
+                while not stop.is_set():
+                    self.db.execute(to_b if flips[0] % 2 == 0 else to_a)
+                    flips[0] += 1
+            except Exception as exc:  # noqa: BLE001 -- reported below
+                errors.append(exc)
+        off = m.log_size()
+        th = threading.Thread(target=flipper)
+        th.start()
+        t0 = time.monotonic()
+        sent = 0
+        try:
+            while time.monotonic() - t0 < 6.0:
+                os.kill(m.pid, signal.SIGUSR1)
+                sent += 1
+                time.sleep(0.15)
+        finally:
+            stop.set()
+            th.join(60)
+        time.sleep(1.0)
+        log = m.log_text(off)
+        self.assertFalse(errors, errors)
+        ok_n = log.count("reloaded configuration")
+        failed = [l for l in log.splitlines() if "reload failed" in l or "reaches no mailbox" in l]
+        note("%s consistent read: %d flips, %d SIGUSR1, %d reloads, %d failed"
+             % (self.kind, flips[0], sent, ok_n, len(failed)))
+        self.assertFalse(failed, "a refresh saw half a change:\n" + "\n".join(failed[:5]))
+        self.assertGreater(ok_n, 5, log[-2000:])
+
     def test_password_never_shown(self):
         """the password appears in no -t/-q output, log or snapshot"""
         m = self.milter(milter_conf(self.db, self.state, refresh=1))
