@@ -428,14 +428,15 @@ static bool check_target(struct vctx *c, struct table_loc loc, const char *what,
 {
     enum policy_action a = policy_resolve(c->t, target, strlen(target), &c->r);
 
-    /* A target kept by a role, alias-domain or catch-all rule came back to
-     * itself (postmaster = "postmaster@d" with no such mailbox): nothing
-     * but the MTA's next hop is behind it. */
-    if (a == POLICY_KEEP && c->r.rule != RULE_EXACT && c->r.rule != RULE_EXTENSION) {
+    /* A target kept by the role rule came back to itself (postmaster =
+     * "postmaster@d" with no such mailbox): only the MTA's next hop is
+     * behind it.  (A catch-all that leads back to its target is Postfix's
+     * way to a captured mailbox_table mailbox, and stays allowed.) */
+    if (a == POLICY_KEEP && c->r.rule == RULE_ROLE) {
         report(c, DIAG_ERROR, loc,
-               "%s %s reaches no mailbox (the %s rule leads back to it; declare it as a "
+               "%s %s reaches no mailbox (the role rule leads back to it; declare it as a "
                "mailbox)",
-               what, target, policy_rule_name(c->r.rule));
+               what, target);
         return true;
     }
     if (!fails(a))
