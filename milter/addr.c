@@ -271,22 +271,27 @@ static size_t quoted_end(const char *p, size_t n)
  * parse_quoted - canonicalise the quoted string of n bytes at p (quotes
  * included, known to be terminated) into out->local.
  */
+static enum addr_error nfc(const char *in, size_t n, char out[ADDR_LOCAL_MAX], size_t *outlen);
+
 static enum addr_error parse_quoted(struct addr *out, const char *p, size_t n)
 {
-    char content[ADDR_LOCAL_MAX] = {0};
-    size_t clen = 0;
+    char raw[ADDR_LOCAL_MAX] = {0}, content[ADDR_LOCAL_MAX];
+    size_t rlen = 0, clen;
+    enum addr_error err;
 
     for (size_t i = 1; i < n - 1; i++) {
         char c = p[i];
         if (c == '\\')
             c = p[++i]; /* quoted_end() saw that it is there */
         /* controls were refused before: c is printable or UTF-8 */
-        if (clen < sizeof(content))
-            content[clen] = c;
-        clen++;
+        if (rlen < sizeof(raw))
+            raw[rlen] = c;
+        rlen++;
     }
-    if (clen > ADDR_LOCAL_MAX)
+    if (rlen > ADDR_LOCAL_MAX)
         return ADDR_ERR_LOCAL_LONG;
+    if ((err = nfc(raw, rlen, content, &clen)) != ADDR_OK)
+        return err;
     if (is_dot_atom(content, clen)) {
         memcpy(out->local, content, clen);
         out->local_len = clen;
@@ -306,31 +311,32 @@ static enum addr_error parse_quoted(struct addr *out, const char *p, size_t n)
 }
 
 /*
- * normalise_local - a local part with non-ASCII characters in Unicode NFC,
- * so that the composed and decomposed spellings of one name are one key.
- * The 64-octet limit applies to the result.
+ * nfc - the n bytes at in (well-formed UTF-8) in Unicode NFC into out
+ * (at most ADDR_LOCAL_MAX bytes), so that the composed and decomposed
+ * spellings of one name are one key.  NFC may turn a non-ASCII character
+ * into ASCII (U+037E into ';'), so the caller checks the grammar on the
+ * result, never on the input.
  */
-static enum addr_error normalise_local(struct addr *out)
+static enum addr_error nfc(const char *in, size_t n, char out[ADDR_LOCAL_MAX], size_t *outlen)
 {
-    uint8_t buf[sizeof(out->local)];
-    size_t n = sizeof(buf) - 1;
+    uint8_t buf[ADDR_LOCAL_MAX];
+    size_t len = sizeof(buf);
     uint8_t *r;
 
-    if (!has_eightbit(out->local, out->local_len))
+    if (!has_eightbit(in, n)) {
+        memcpy(out, in, n);
+        *outlen = n;
         return ADDR_OK;
-    r = u8_normalize(UNINORM_NFC, (const uint8_t *)out->local, out->local_len, buf, &n);
+    }
+    r = u8_normalize(UNINORM_NFC, (const uint8_t *)in, n, buf, &len);
     if (r == NULL)
         return errno == ENOMEM ? ADDR_ERR_RESOURCE : ADDR_ERR_UTF8;
     if (r != buf) { /* longer than any valid local part */
         free(r);
         return ADDR_ERR_LOCAL_LONG;
     }
-    /* A quoted form carries two quotes and possibly backslashes. */
-    if (n > (out->local[0] == '"' ? sizeof(buf) - 1 : (size_t)ADDR_LOCAL_MAX))
-        return ADDR_ERR_LOCAL_LONG;
-    memcpy(out->local, buf, n);
-    out->local[n] = '\0';
-    out->local_len = n;
+    memcpy(out, buf, len);
+    *outlen = len;
     return ADDR_OK;
 }
 
@@ -375,11 +381,14 @@ static enum addr_error parse_local(struct addr *out, const char *p, size_t n, si
             return ADDR_ERR_LOCAL;
         if (at > ADDR_LOCAL_MAX)
             return ADDR_ERR_LOCAL_LONG;
-        memcpy(out->local, p, at);
-        out->local[at] = '\0';
-        out->local_len = at;
+        if ((err = nfc(p, at, out->local, &out->local_len)) != ADDR_OK)
+            return err;
+        /* still a dot-atom once normalised (U+037E is ';' in NFC) */
+        if (eightbit && !is_dot_atom(out->local, out->local_len))
+            return ADDR_ERR_LOCAL;
+        out->local[out->local_len] = '\0';
     }
-    return eightbit ? normalise_local(out) : ADDR_OK;
+    return ADDR_OK;
 }
 
 enum addr_error addr_parse(struct addr *out, const char *text, size_t len, const char *delimiters)

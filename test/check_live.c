@@ -43,6 +43,9 @@ static void setup(void)
 
 static void teardown(void)
 {
+    /* nothing live for the next test (CK_FORK=no, as under valgrind, runs
+     * them all in this one process) */
+    live_install(NULL);
     log_close();
     fflush(stderr);
     dup2(saved_stderr, STDERR_FILENO);
