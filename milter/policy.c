@@ -270,6 +270,8 @@ static int relocate(const struct table_settings *s, const struct addr *a, const 
     return addr_parse(out, buf, a->local_len + 1 + dlen, s->delimiters) == ADDR_OK ? 0 : -1;
 }
 
+/* same_address - one address but for the case of ASCII letters (also how
+ * the client's spelling is recognised in Postfix's lower-cased reading). */
 static bool same_address(const struct addr *a, const struct addr *b)
 {
     return a->local_len == b->local_len && a->domain_len == b->domain_len &&
@@ -537,21 +539,19 @@ static enum policy_action resolve_parsed(const struct table *t, const struct add
     return finish(r, POLICY_REWRITE, st.rule);
 }
 
-/* resolve - policy_resolve of text, with other the second reading of the
- * same recipient that malformed() may consult (or NULL). */
-static enum policy_action resolve(const struct table *t, const char *text, size_t len,
-                                  const char *other, struct policy_result *r)
+/* decide - policy_resolve of text (len bytes), which addr_parse read as
+ * *a or refused with err; other is the second reading of the same
+ * recipient that malformed() may consult (or NULL). */
+static enum policy_action decide(const struct table *t, const char *text, size_t len,
+                                 const char *other, enum addr_error err, const struct addr *a,
+                                 struct policy_result *r)
 {
-    const struct table_settings *s = table_settings(t);
-    struct addr a;
-    enum addr_error err;
-
     r->status = r->xstatus = r->reason = NULL;
     r->ntargets = 0;
     r->buflen = 0;
     r->address[0] = '\0';
     r->shown[0] = '\0';
-    if ((err = addr_parse(&a, text, len, s->delimiters)) != ADDR_OK) {
+    if (err != ADDR_OK) {
         if (!addr_is_syntax_error(err)) {
             show(r, text, len);
             return finish(r, POLICY_TEMPFAIL, RULE_NO_MEMORY);
@@ -559,15 +559,25 @@ static enum policy_action resolve(const struct table *t, const char *text, size_
         return malformed(t, text, len, other, addr_strerror(err), r);
     }
     /* ""@domain parses (a quoted string may be empty) but names nobody. */
-    if (a.local_len == 2 && a.local[0] == '"')
+    if (a->local_len == 2 && a->local[0] == '"')
         return malformed(t, text, len, other, "empty local part", r);
-    if (addr_format(&a, true, false, r->address, sizeof(r->address)) == 0)
+    if (addr_format(a, true, false, r->address, sizeof(r->address)) == 0)
         return finish(r, POLICY_TEMPFAIL, RULE_BAD_TARGET);
     memcpy(r->shown, r->address, sizeof(r->shown));
     /* 1. bare postmaster */
-    if (a.domain_len == 0)
-        return resolve_bare(t, &a, r);
-    return resolve_parsed(t, &a, r);
+    if (a->domain_len == 0)
+        return resolve_bare(t, a, r);
+    return resolve_parsed(t, a, r);
+}
+
+/* resolve - parse text, then decide. */
+static enum policy_action resolve(const struct table *t, const char *text, size_t len,
+                                  const char *other, struct policy_result *r)
+{
+    struct addr a;
+    enum addr_error err = addr_parse(&a, text, len, table_settings(t)->delimiters);
+
+    return decide(t, text, len, other, err, &a, r);
 }
 
 enum policy_action policy_resolve(const struct table *t, const char *text, size_t len,
@@ -588,38 +598,23 @@ static bool is_bare_postmaster(const char *rcpt)
     return n == 10 && strncasecmp(rcpt, "postmaster", 10) == 0;
 }
 
-/*
- * same_reading - whether the RCPT argument, parsed, is the MTA's reading
- * but for letter case (Postfix lower-cases its reading): then the client's
- * spelling is resolved, so that an extension keeps its case and a reply
- * names the address as the client wrote it.
- */
-static bool same_reading(const struct table *t, const char *rcpt, const char *mta_addr)
-{
-    char text[ADDR_TEXT_MAX + 1];
-    struct addr a, m;
-    const char *delims = table_settings(t)->delimiters;
-
-    if (addr_parse(&a, rcpt, strlen(rcpt), delims) != ADDR_OK ||
-        addr_parse(&m, mta_addr, strlen(mta_addr), delims) != ADDR_OK)
-        return false;
-    if (addr_format(&a, true, true, text, sizeof(text)) == 0)
-        return false;
-    char other[ADDR_TEXT_MAX + 1];
-    if (addr_format(&m, true, true, other, sizeof(other)) == 0)
-        return false;
-    return strcmp(text, other) == 0;
-}
-
 enum policy_action policy_resolve_rcpt(const struct table *t, const char *rcpt,
                                        const char *mta_addr, struct policy_result *r)
 {
+    const char *delims = table_settings(t)->delimiters;
+    struct addr a, m;
+    enum addr_error ea, em;
+
     /* The MTA's reading decides when it has a domain; Sendmail's local
      * mailer gives the user name alone, and <postmaster> is special. */
-    if (mta_addr != NULL && strchr(mta_addr, '@') != NULL && !is_bare_postmaster(rcpt) &&
-        !same_reading(t, rcpt, mta_addr))
-        return resolve(t, mta_addr, strlen(mta_addr), rcpt, r);
-    return resolve(t, rcpt, strlen(rcpt), mta_addr, r);
+    if (mta_addr == NULL || strchr(mta_addr, '@') == NULL || is_bare_postmaster(rcpt))
+        return resolve(t, rcpt, strlen(rcpt), mta_addr, r);
+    /* each text parsed once: the comparison and the resolution share it */
+    ea = addr_parse(&a, rcpt, strlen(rcpt), delims);
+    em = addr_parse(&m, mta_addr, strlen(mta_addr), delims);
+    if (ea == ADDR_OK && em == ADDR_OK && same_address(&a, &m))
+        return decide(t, rcpt, strlen(rcpt), mta_addr, ea, &a, r);
+    return decide(t, mta_addr, strlen(mta_addr), rcpt, em, &m, r);
 }
 
 size_t policy_format_reply(const struct policy_result *r, bool with_address, char *buf,
