@@ -14,6 +14,7 @@ raises Closed.  Standard library only; knows nothing of hosted-milter.
 import re
 import socket
 import struct
+import time
 
 PROT_VERSION = 6
 
@@ -344,3 +345,50 @@ def check_reply_shape(r):
                 SMFIR_QUARANTINE, SMFIR_REPLBODY, SMFIR_SETSYMLIST):
         return
     raise ProtocolError("unknown reply code %r" % r)
+
+
+# --- one RCPT, as a test of a running milter asks it --------------------------
+
+# The macros Postfix sends (facts: milter_mail_macros, milter_rcpt_macros).
+POSTFIX_MAIL_MACROS = [("i", "4XyZ1"), ("v", "Postfix 3.7.11"), ("{daemon_name}", "smtpd")]
+POSTFIX_RCPT_MACROS = [("i", "4XyZ1"), ("{rcpt_mailer}", "smtp"), ("{rcpt_addr}", "x")]
+
+
+def rcpt_answer(socket_path, address, sender="sender@client.example"):
+    """One message over the milter protocol (Postfix macros): MAIL, RCPT
+    address.  Returns "continue", or the SMTP reply text of a reject /
+    tempfail ("550 5.1.1 ..."), or "reject"/"tempfail" without text."""
+    with MilterClient(socket_path, timeout=10) as c:
+        c.optneg()
+        r = c.mail("<%s>" % sender, macros=POSTFIX_MAIL_MACROS)
+        if r.code != SMFIR_CONTINUE:
+            return "MAIL: %r" % r
+        r = c.rcpt("<%s>" % address, macros=POSTFIX_RCPT_MACROS)
+        c.abort()
+        c.quit()
+    if r.code == SMFIR_CONTINUE:
+        return "continue"
+    if r.code == SMFIR_REPLYCODE:
+        return r.smtp
+    return {SMFIR_REJECT: "reject", SMFIR_TEMPFAIL: "tempfail"}.get(r.code, repr(r))
+
+
+def accepted(answer):
+    return answer == "continue"
+
+
+def refused_unknown(answer):
+    return answer.startswith("550 5.1.1")
+
+
+def wait_answer(socket_path, address, want, timeout, interval=0.02):
+    """Poll rcpt_answer until want(answer) holds; returns (seconds, last
+    answer, ok)."""
+    t0 = time.monotonic()
+    while True:
+        last = rcpt_answer(socket_path, address)
+        if want(last):
+            return time.monotonic() - t0, last, True
+        if time.monotonic() - t0 > timeout:
+            return time.monotonic() - t0, last, False
+        time.sleep(interval)

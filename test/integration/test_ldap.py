@@ -64,10 +64,6 @@ SCALE_CAP = 120.0             # generous: speed is reported, not tested
 SANITIZER_TEXT = re.compile(r"AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer|"
                             r"runtime error:|==\d+==ERROR")
 
-# Macros as Postfix's smtpd sends them (an SMTP session: refusals apply).
-POSTFIX_MAIL = [("i", "4XyZ1"), ("v", "Postfix 3.7.11"), ("{daemon_name}", "smtpd")]
-POSTFIX_RCPT = [("i", "4XyZ1"), ("{rcpt_mailer}", "smtp"), ("{rcpt_addr}", "x")]
-
 
 def note(msg):
     """A measured number or an observation, on its own line."""
@@ -129,44 +125,7 @@ def targets(detail):
 
 # --- the milter protocol ---------------------------------------------------------
 
-def rcpt_answer(socket_path, address):
-    """One message over the milter protocol (Postfix macros): MAIL, RCPT
-    address.  Returns "continue", or the SMTP reply text of a reject /
-    tempfail ("550 5.1.1 ..."), or "reject"/"tempfail" without text."""
-    with mc.MilterClient(socket_path, timeout=10) as c:
-        c.optneg()
-        r = c.mail("<%s>" % SENDER, macros=POSTFIX_MAIL)
-        if r.code != mc.SMFIR_CONTINUE:
-            return "MAIL: %r" % r
-        r = c.rcpt("<%s>" % address, macros=POSTFIX_RCPT)
-        c.abort()
-        c.quit()
-    if r.code == mc.SMFIR_CONTINUE:
-        return "continue"
-    if r.code == mc.SMFIR_REPLYCODE:
-        return r.smtp
-    return {mc.SMFIR_REJECT: "reject", mc.SMFIR_TEMPFAIL: "tempfail"}.get(r.code, repr(r))
-
-
-def accepted(answer):
-    return answer == "continue"
-
-
-def refused_unknown(answer):
-    return answer.startswith(UNKNOWN)
-
-
-def wait_answer(socket_path, address, want, timeout, interval=0.02):
-    """Poll until want(answer) holds; returns (seconds, last answer, ok)."""
-    t0 = time.monotonic()
-    last = None
-    while True:
-        last = rcpt_answer(socket_path, address)
-        if want(last):
-            return time.monotonic() - t0, last, True
-        if time.monotonic() - t0 > timeout:
-            return time.monotonic() - t0, last, False
-        time.sleep(interval)
+from milter_client import accepted, rcpt_answer, refused_unknown, wait_answer  # noqa: E402,F401
 
 
 # --- fixtures ---------------------------------------------------------------------

@@ -68,7 +68,6 @@ import util  # noqa: E402
 from sql_data import A, A2, C, G, N, P  # noqa: E402
 
 SENDER = "sender@client.example"
-UNKNOWN = "550 5.1.1"
 NOTIFY_BUDGET = 2.0           # seconds from COMMIT to the milter answering differently
 REFRESH_EVERY = 2             # refresh = 2 in the interval test
 REFRESH_BUDGET = 4.5
@@ -78,8 +77,6 @@ SCALE_CAP = 120.0             # generous: speed is reported, not tested
 SANITIZER_TEXT = re.compile(r"AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer|"
                             r"runtime error:|==\d+==ERROR")
 
-POSTFIX_MAIL = [("i", "4XyZ1"), ("v", "Postfix 3.7.11"), ("{daemon_name}", "smtpd")]
-POSTFIX_RCPT = [("i", "4XyZ1"), ("{rcpt_mailer}", "smtp"), ("{rcpt_addr}", "x")]
 
 BACKENDS = {
     "postgresql": (pg_instance, pg_instance.PgInstance),
@@ -166,42 +163,7 @@ def targets(detail):
 
 # --- the milter protocol ----------------------------------------------------------
 
-def rcpt_answer(socket_path, address):
-    """MAIL, RCPT address over the milter protocol with Postfix's macros.
-    Returns "continue", the SMTP reply of a refusal, or "reject"/"tempfail"."""
-    with mc.MilterClient(socket_path, timeout=10) as c:
-        c.optneg()
-        r = c.mail("<%s>" % SENDER, macros=POSTFIX_MAIL)
-        if r.code != mc.SMFIR_CONTINUE:
-            return "MAIL: %r" % r
-        r = c.rcpt("<%s>" % address, macros=POSTFIX_RCPT)
-        c.abort()
-        c.quit()
-    if r.code == mc.SMFIR_CONTINUE:
-        return "continue"
-    if r.code == mc.SMFIR_REPLYCODE:
-        return r.smtp
-    return {mc.SMFIR_REJECT: "reject", mc.SMFIR_TEMPFAIL: "tempfail"}.get(r.code, repr(r))
-
-
-def accepted(answer):
-    return answer == "continue"
-
-
-def refused_unknown(answer):
-    return answer.startswith(UNKNOWN)
-
-
-def wait_answer(socket_path, address, want, timeout, interval=0.02):
-    """Poll until want(answer); returns (seconds, last answer, ok)."""
-    t0 = time.monotonic()
-    while True:
-        last = rcpt_answer(socket_path, address)
-        if want(last):
-            return time.monotonic() - t0, last, True
-        if time.monotonic() - t0 > timeout:
-            return time.monotonic() - t0, last, False
-        time.sleep(interval)
+from milter_client import accepted, rcpt_answer, refused_unknown, wait_answer  # noqa: E402,F401
 
 
 # --- fixtures ------------------------------------------------------------------------
