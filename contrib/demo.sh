@@ -12,26 +12,41 @@
 #   contrib/demo.sh --check    send a rewrite and a reject, print, stop (CI)
 #   contrib/demo.sh --keep     keep the temp dir with the logs afterwards
 #
-# Needs root (apt-get, and `postfix start` for the private instance).
+# Run it as yourself, with sudo available (or as root): only installing
+# packages and demo.py (a private Postfix: `postfix start` is for root only)
+# run through sudo; build/ is built as, and stays owned by, the user who
+# owns the tree, also under `sudo contrib/demo.sh`.
 set -eu
 
 cd "$(dirname "$0")/.."
 
+as_root=
 if [ "$(id -u)" != 0 ]; then
-    if command -v sudo >/dev/null 2>&1; then
-        exec sudo -- "$0" "$@"
+    if ! command -v sudo >/dev/null 2>&1; then
+        echo "demo.sh: run as root or install sudo (it installs packages and starts a private Postfix)" >&2
+        exit 1
     fi
-    echo "demo.sh: run as root (it installs packages and starts a private Postfix)" >&2
-    exit 1
+    as_root="sudo -n --"
+fi
+# Run as root through sudo by the tree's owner: build as that owner, so
+# that build/ does not become root's.
+as_owner=
+if [ "$(id -u)" = 0 ] && [ -n "${SUDO_UID:-}" ] && [ "$SUDO_UID" != 0 ] &&
+    [ "$(stat -c %u .)" = "$SUDO_UID" ]; then
+    as_owner="sudo -u #$SUDO_UID -g #${SUDO_GID:-$SUDO_UID} --"
 fi
 
-# Missing packages (apt-get; Postfix preseeded "No configuration").
+# Missing packages (apt-get; Postfix preseeded "No configuration"); the
+# script uses sudo itself when it has something to install.
 contrib/install-deps.sh
 
-cmake -S . -B build
-cmake --build build --target hosted-milter -j "$(nproc 2>/dev/null || echo 2)"
+$as_owner cmake -S . -B build
+$as_owner cmake --build build --target hosted-milter -j "$(nproc 2>/dev/null || echo 2)"
 
-/usr/bin/python3 test/integration/demo.py --milter build/hosted-milter \
+# Ask for the password now, in the foreground: the demo below runs as a
+# background job, which could not read it.
+[ -n "$as_root" ] && sudo -v
+$as_root /usr/bin/python3 -B test/integration/demo.py --milter build/hosted-milter \
     --conf etc/hosted-milter.conf "$@" &
 pid=$!
 # Ctrl-C reaches only this shell (a background job ignores SIGINT): pass it

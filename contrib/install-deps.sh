@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # install-deps.sh - install what building, testing and the demo need on a
-# Debian machine (run as root; a no-op when everything is there already).
+# Debian machine (a no-op when everything is there already).  Run as root,
+# or as a user with sudo: then only the apt-get part runs as root (the
+# script calls itself again through sudo).
 # Postfix is preseeded with "No configuration": it writes no main.cf and
 # starts nothing; the tests and the demo run private instances.  slapd is
 # preseeded the same way ("Omit OpenLDAP server configuration"): its postinst
@@ -32,7 +34,13 @@ done
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" -ne 0 ]; then
-    echo "install-deps: missing packages: ${missing[*]}; run as root to install them" >&2
+    # Only the install needs root: a user with sudo runs this script again
+    # through it (sudo asks for the password if it must).
+    if command -v sudo >/dev/null 2>&1; then
+        echo "install-deps: missing packages: ${missing[*]}; installing with sudo" >&2
+        exec sudo -- "$0" "$@"
+    fi
+    echo "install-deps: missing packages: ${missing[*]}; run as root (or install sudo) to install them" >&2
     exit 1
 fi
 export DEBIAN_FRONTEND=noninteractive

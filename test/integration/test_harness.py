@@ -229,7 +229,7 @@ def main():
     loader = unittest.TestLoader()
     classes = [SinkTests] + ([OraclePostfixTests, LifecycleTests] if ok else [])
     if not ok:
-        print("note: Postfix tests skipped: %s" % why)
+        print("SKIP: %s (the Postfix classes; the sink tests still run)" % why)
     suite = unittest.TestSuite(loader.loadTestsFromTestCase(c) for c in classes)
     result = unittest.TextTestRunner(stream=sys.stdout, verbosity=2).run(suite)
     failed = len(result.failures) + len(result.errors)
