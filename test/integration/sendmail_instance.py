@@ -278,13 +278,38 @@ def prepare_error():
     return _prepare_error
 
 
+def private_mounts_work():
+    """(True, "") when `unshare --mount --propagation private` works here.
+    It fails in a plain chroot, where / is not a mount point ("cannot
+    change root filesystem propagation: Invalid argument"), and the mounts
+    of start() must not go without it: with the chroot's parent mount
+    shared, they would propagate to the machine's own mounts.  Making the
+    chroot directory a mount point (mount --bind DIR DIR) before chroot(8)
+    is the cure."""
+    try:
+        p = subprocess.run(["unshare", "--mount", "--propagation", "private", "--", "true"],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                           stdin=subprocess.DEVNULL, timeout=30)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return False, "unshare --mount does not run here: %s" % exc
+    if p.returncode == 0:
+        return True, ""
+    return False, ("a private mount namespace cannot be made here (%s); in a chroot whose / "
+                   "is not a mount point, bind-mount the chroot directory on itself before "
+                   "entering it" % (p.stdout.strip() or "unshare exit %d" % p.returncode))
+
+
 def available():
     """(True, "") when the suite must run here, else (False, why) for a
-    skip.  Only "not root" and "the package mirror is unreachable" skip;
+    skip.  Only "not root", "no private mount namespace" (a plain chroot)
+    and "the package mirror is unreachable" skip;
     any other trouble (no apt-get, a broken package) is left for the tests
     to report as failures (the factory raises it again)."""
     if os.geteuid() != 0:
         return False, "a private Sendmail needs root (unshare, its queue, port binding as root)"
+    ok, why = private_mounts_work()
+    if not ok:
+        return False, why
     try:
         prepared()
     except NoMirror as exc:

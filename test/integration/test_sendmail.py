@@ -11,7 +11,8 @@ its own sink, milter and Sendmail, stopped by PID whatever happens.
 
 The .debs are cached in $HM_SENDMAIL_CACHE, else
 $XDG_CACHE_HOME/hosted-milter/sendmail-debs (~/.cache when unset).
-Exit status 0 all passed, 1 something failed, 77 skipped (not root, or the
+Exit status 0 all passed, 1 something failed, 77 skipped (not root, no
+private mount namespace -- a chroot whose / is not a mount point -- or the
 package mirror is unreachable).  The last line of output is
 "N passed, N failed".
 """
