@@ -3,7 +3,7 @@
 
 Owns everything Postfix-specific in the integration tests: the main.cf and
 master.cf of a throw-away instance under a temp dir (own config, queue and
-data directories, no chroot, inet_interfaces = 127.0.0.1 on a free port,
+data directories, no chroot unless asked, inet_interfaces = 127.0.0.1 on a free port,
 mynetworks empty, all mail relayed to the sink, maillog_file in the temp
 dir, short queue times), its lifecycle (start/reload/stop by absolute -c
 path, the master killed by PID if `postfix stop` is not enough), postconf
@@ -52,9 +52,9 @@ def available():
 
 MASTER_CF = """\
 # service type  private unpriv  chroot  wakeup  maxproc command
-{listen} inet  n       -       n       -       -       smtpd
+{listen} inet  n       -       {chroot}       -       -       smtpd
 pickup    unix  n       -       n       60      1       pickup
-cleanup   unix  n       -       n       -       0       cleanup
+cleanup   unix  n       -       {chroot}       -       0       cleanup
 qmgr      unix  n       -       n       300     1       qmgr
 rewrite   unix  -       -       n       -       -       trivial-rewrite
 bounce    unix  -       -       n       -       0       bounce
@@ -90,7 +90,7 @@ class PostfixInstance:
     MILTER_DOWN = (451, "4.7.1")
 
     def __init__(self, root, name, sink_port, relay_domains=(), milter_socket=None,
-                 virtual_lines=None, port=None, extra=None):
+                 virtual_lines=None, port=None, extra=None, chroot=False):
         self.root = os.path.abspath(os.path.join(root, name))
         self.name = name
         self.sink_port = sink_port
@@ -99,6 +99,10 @@ class PostfixInstance:
         self.virtual_lines = virtual_lines
         self.port = port or util.free_port()
         self.extra = dict(extra or {})
+        # smtpd and cleanup chrooted to the queue directory, as Debian's
+        # master.cf has them (test_shipped.py); unix: milter paths are then
+        # resolved inside it.
+        self.chroot = chroot
         self.etc = os.path.join(self.root, "etc")
         self.spool = os.path.join(self.root, "spool")
         self.data = os.path.join(self.root, "data")
@@ -176,7 +180,8 @@ class PostfixInstance:
         with open(os.path.join(self.etc, "main.cf"), "w") as f:
             f.write(self.main_cf())
         with open(os.path.join(self.etc, "master.cf"), "w") as f:
-            f.write(MASTER_CF.format(listen="127.0.0.1:%d" % self.port))
+            f.write(MASTER_CF.format(listen="127.0.0.1:%d" % self.port,
+                                     chroot="y" if self.chroot else "n"))
         if self.virtual_lines is not None:
             self.write_virtual(self.virtual_lines)
         self._run([POSTFIX, "-c", self.etc, "check"])
