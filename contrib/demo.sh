@@ -51,7 +51,9 @@ $as_root /usr/bin/python3 -B test/integration/demo.py --milter build/hosted-milt
 pid=$!
 # Ctrl-C reaches only this shell (a background job ignores SIGINT): pass it
 # on as SIGTERM, then wait until demo.py has stopped Postfix, milter and sink.
-trap 'kill -TERM "$pid" 2>/dev/null || true' INT TERM
+# Through sudo, $pid is sudo's, root's: the signal is sent with sudo, and
+# sudo passes it on to demo.py.
+trap '$as_root kill -TERM "$pid" 2>/dev/null || true' INT TERM
 status=0
 wait "$pid" || status=$?
 while kill -0 "$pid" 2>/dev/null; do

@@ -158,7 +158,8 @@ def main(argv=None):
         print("Postfix log: %s" % pf.maillog)
         print("What would it do with an address:  %s -c %s -q ADDRESS"
               % (milter.binary, os.path.abspath(args.conf)))
-        print("After editing the configuration:   kill -USR1 %d" % milter.pid)
+        print("After editing the configuration:   %skill -USR1 %d"
+              % ("sudo " if os.environ.get("SUDO_UID") else "", milter.pid))
         print("Ctrl-C stops everything.")
         print(flush=True)
         while not stop.wait(1.0):
