@@ -23,7 +23,8 @@ hosted-milter runs on a copy of e2e.conf with `socketmap = "unix:..."`:
                  a hosted domain (both IDN forms) is relayed, another gets
                  "Relay access denied"; a domain added to the configuration
                  and a SIGUSR1 to hosted-milter is accepted without touching
-                 Postfix.  Needs root and Postfix (else skipped, not passed).
+                 Postfix; with the socketmap unreachable, 451 4.3.0.  Needs
+                 root and Postfix (else skipped, not passed).
 
     test_socketmap.py --milter build/hosted-milter [-k NAME] [--keep]
 
@@ -446,6 +447,15 @@ class PostfixRelay(unittest.TestCase):
         self.assertEqual(self.mta.master_pid, master)
         self.assertEqual(os.stat(main_cf).st_mtime, mtime)
         self.assertTrue(postfix_instance.util.pid_alive(master))
+
+    def test_c_socketmap_unreachable_tempfails(self):
+        """no socketmap (its socket file gone, Postfix's cached connections
+        dropped by a reload): 451 4.3.0, never a relay refusal or an accept"""
+        os.unlink(self.sm_path)
+        self.mta.reload()
+        for path in ("dave@corp.example", "someone@elsewhere.example"):
+            r = self.rcpt(path)
+            self.assertEqual((r.code, r.line[4:9]), (451, "4.3.0"), "%s: %s" % (path, r.line))
 
 
 def main(argv=None):
