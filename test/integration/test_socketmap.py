@@ -34,11 +34,8 @@ Exit status 0 all passed, 1 something failed.  The last line of output is
 
 import os
 import re
-import shutil
-import signal
 import socket
 import sys
-import tempfile
 import threading
 import time
 import unittest
@@ -122,35 +119,24 @@ def socketmap_conf(path, base=cases.E2E_CONF):
     return text + '\nsocketmap = "unix:%s"\n' % path
 
 
-class MilterWithSocketmap(unittest.TestCase):
+class MilterWithSocketmap(suite_common.TempRootTestCase):
     """Base: the milter on e2e.conf plus a socketmap socket, per class."""
+
+    root_prefix = "hm-it-socketmap-"
 
     @classmethod
     def setUpClass(cls):
-        cls.root = tempfile.mkdtemp(prefix="hm-it-socketmap-")
-        os.chmod(cls.root, 0o755)
-        cls.failed = False
+        super().setUpClass()
         cls.milter = milter_process.MilterProcess(suite_common.MILTER_BINARY, None, cls.root)
         cls.sm_path = os.path.join(cls.milter.dir, "socketmap.sock")
         cls.base_conf = socketmap_conf(cls.sm_path)
         cls.milter.write_conf(cls.base_conf)
-        cls.addClassCleanup(cls.cleanup)
         cls.milter.start()
 
     @classmethod
-    def cleanup(cls):
-        cls.milter.stop()
-        if suite_common.KEEP_TMP or cls.failed:
-            sys.stderr.write("kept %s\n" % cls.root)
-        else:
-            shutil.rmtree(cls.root, ignore_errors=True)
-
-    def run(self, result=None):
-        before = len(result.failures) + len(result.errors) if result else 0
-        out = super().run(result)
-        if result and len(result.failures) + len(result.errors) > before:
-            type(self).failed = True
-        return out
+    def stop_servers(cls):
+        if getattr(cls, "milter", None) is not None:
+            cls.milter.stop()
 
     def client(self):
         c = Client(self.sm_path)
@@ -346,18 +332,17 @@ class Misbehaving(MilterWithSocketmap):
         self.assertFalse(os.path.exists(self.sm_path), "socket file left behind")
 
 
-class PostfixRelay(unittest.TestCase):
+class PostfixRelay(suite_common.TempRootTestCase):
     """A private Postfix asking the socketmap for relay_domains."""
+
+    root_prefix = "hm-it-socketmap-pf-"
 
     @classmethod
     def setUpClass(cls):
         ok, why = postfix_instance.available()
         if not ok:
             raise unittest.SkipTest(why)
-        cls.failed = False
-        cls.root = tempfile.mkdtemp(prefix="hm-it-socketmap-pf-")
-        os.chmod(cls.root, 0o755)
-        cls.addClassCleanup(cls.cleanup)
+        super().setUpClass()
         cls.sink = sinkmod.Sink(log_path=os.path.join(cls.root, "sink.jsonl")).start()
         cls.milter = milter_process.MilterProcess(suite_common.MILTER_BINARY, None, cls.root)
         # relay_domains names the socket relative to the queue directory:
@@ -377,7 +362,7 @@ class PostfixRelay(unittest.TestCase):
         cls.mta.start()
 
     @classmethod
-    def cleanup(cls):
+    def stop_servers(cls):
         for what in ("mta", "milter", "sink"):
             obj = getattr(cls, what, None)
             if obj is not None:
@@ -385,17 +370,6 @@ class PostfixRelay(unittest.TestCase):
                     obj.stop()
                 except Exception as exc:  # noqa: BLE001 -- keep stopping the rest
                     sys.stderr.write("stopping %s: %s\n" % (what, exc))
-        if suite_common.KEEP_TMP or cls.failed:
-            sys.stderr.write("kept %s\n" % cls.root)
-        else:
-            shutil.rmtree(cls.root, ignore_errors=True)
-
-    def run(self, result=None):
-        before = len(result.failures) + len(result.errors) if result else 0
-        out = super().run(result)
-        if result and len(result.failures) + len(result.errors) > before:
-            type(self).failed = True
-        return out
 
     def rcpt(self, path, utf8=False):
         with smtp_client.SmtpClient("127.0.0.1", self.mta.port) as c:
