@@ -25,6 +25,10 @@ hosted-milter runs on a copy of e2e.conf with `socketmap = "unix:..."`:
                  and a SIGUSR1 to hosted-milter is accepted without touching
                  Postfix; with the socketmap unreachable, 451 4.3.0.  Needs
                  root and Postfix (else skipped, not passed).
+  PostfixChroot  the same with smtpd, trivial-rewrite and cleanup chrooted
+                 to the queue directory (Debian's master.cf): the relative
+                 path is reached from the chroot, the absolute one is not
+                 (451 4.3.0: the chroot trap).  Root and Postfix.
 
     test_socketmap.py --milter build/hosted-milter [-k NAME] [--keep]
 
@@ -332,10 +336,14 @@ class Misbehaving(MilterWithSocketmap):
         self.assertFalse(os.path.exists(self.sm_path), "socket file left behind")
 
 
-class PostfixRelay(suite_common.TempRootTestCase):
-    """A private Postfix asking the socketmap for relay_domains."""
+class PostfixBase(suite_common.TempRootTestCase):
+    """A sink, the milter with its socketmap under the queue directory, and
+    a private Postfix whose relay_domains asks it (path relative to the
+    queue directory: Postfix's daemons run there, chrooted or not)."""
 
-    root_prefix = "hm-it-socketmap-pf-"
+    mta_class = postfix_instance.PostfixInstance
+    milter_socket_in_spool = False   # the chroot needs it; else its temp dir
+    extra = {}
 
     @classmethod
     def setUpClass(cls):
@@ -345,15 +353,17 @@ class PostfixRelay(suite_common.TempRootTestCase):
         super().setUpClass()
         cls.sink = sinkmod.Sink(log_path=os.path.join(cls.root, "sink.jsonl")).start()
         cls.milter = milter_process.MilterProcess(suite_common.MILTER_BINARY, None, cls.root)
-        # relay_domains names the socket relative to the queue directory:
-        # Postfix's daemons run there, chrooted (Debian) or not.
-        cls.mta = postfix_instance.PostfixInstance(
+        cls.mta = cls.mta_class(
             cls.root, "mta", cls.sink.port,
             relay_domains=["socketmap:unix:hosted-milter/socketmap.sock:domains"],
-            milter_socket=cls.milter.socket)
+            milter_socket=("hosted-milter/milter.sock" if cls.milter_socket_in_spool
+                           else cls.milter.socket),
+            extra=cls.extra)
         sm_dir = os.path.join(cls.mta.spool, "hosted-milter")
         os.makedirs(sm_dir)
         os.chmod(sm_dir, 0o755)
+        if cls.milter_socket_in_spool:
+            cls.milter.socket = os.path.join(sm_dir, "milter.sock")
         cls.sm_path = os.path.join(sm_dir, "socketmap.sock")
         cls.base_conf = socketmap_conf(cls.sm_path)
         cls.milter.write_conf(cls.base_conf)
@@ -376,6 +386,12 @@ class PostfixRelay(suite_common.TempRootTestCase):
             r = c.mail(cases.SENDER, ("SMTPUTF8",) if utf8 else ())
             self.assertEqual(r.code, 250, r.line)
             return c.rcpt(path)
+
+
+class PostfixRelay(PostfixBase):
+    """A private Postfix asking the socketmap for relay_domains."""
+
+    root_prefix = "hm-it-socketmap-pf-"
 
     def logs(self):
         return "--- maillog ---\n%s\n--- milter ---\n%s" % (
@@ -432,9 +448,90 @@ class PostfixRelay(suite_common.TempRootTestCase):
             self.assertEqual((r.code, r.line[4:9]), (451, "4.3.0"), "%s: %s" % (path, r.line))
 
 
+CHROOTED = ("smtpd", "trivial-rewrite", "cleanup")
+
+
+class ChrootedPostfix(postfix_instance.PostfixInstance):
+    """The private Postfix with smtpd, trivial-rewrite and cleanup chrooted
+    to its queue directory, as Debian's master.cf has them."""
+
+    def create(self):
+        super().create()
+        path = os.path.join(self.etc, "master.cf")
+        with open(path) as f:
+            lines = f.read().splitlines()
+        out = []
+        for line in lines:
+            f = line.split()
+            if len(f) >= 8 and not line.startswith("#") and f[7] in CHROOTED:
+                f[4] = "y"
+                line = " ".join(f)
+            out.append(line)
+        with open(path, "w") as f:
+            f.write("\n".join(out) + "\n")
+        return self
+
+    def children(self):
+        """{command: [pid]} of the master's children, from /proc."""
+        out = {}
+        for pid in os.listdir("/proc"):
+            if not pid.isdigit():
+                continue
+            try:
+                with open("/proc/%s/stat" % pid) as f:
+                    stat = f.read()
+                with open("/proc/%s/cmdline" % pid, "rb") as f:
+                    argv0 = f.read().split(b"\0")[0].decode(errors="replace")
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == self.master_pid:
+                out.setdefault(os.path.basename(argv0), []).append(int(pid))
+        return out
+
+
+class PostfixChroot(PostfixBase):
+    """The chroot rule on a chrooted private Postfix: a socketmap path
+    relative to the queue directory works, an absolute one does not."""
+
+    root_prefix = "hm-it-socketmap-chroot-"
+    mta_class = ChrootedPostfix
+    # the milter socket beside the socketmap: an absolute one fails there too
+    milter_socket_in_spool = True
+    extra = {"smtpd_peername_lookup": "no"}  # no resolver in the chroot
+
+    def test_a_relative_path_reached_from_the_chroot(self):
+        for path, code in [("dave@corp.example", 250), ("anna@bücher.example", 250),
+                           ("nobody@corp.example", 550), ("someone@elsewhere.example", 554)]:
+            r = self.rcpt(path, utf8=True)
+            self.assertEqual(r.code, code, "%s: %s\n%s" % (path, r.line, self.mta.log_tail()))
+        o = smtp_client.send_message("127.0.0.1", self.mta.port, cases.SENDER,
+                                     ["sales@example.org"], "sm-chroot")
+        self.assertTrue(o.delivered_ok(), o.as_dict())
+        recs = smtp_client.wait_for_message(self.sink, "sm-chroot", 2, timeout=30)
+        self.assertEqual(sorted(d["rcpt"] for d in smtp_client.delivered_rcpts(recs)),
+                         ["bob@corp.example", "carol@corp.example"])
+        # they really run chrooted to the queue directory
+        kids = self.mta.children()
+        for cmd in ("smtpd", "trivial-rewrite", "cleanup"):
+            self.assertIn(cmd, kids, kids)
+            for pid in kids[cmd]:
+                self.assertEqual(os.readlink("/proc/%d/root" % pid),
+                                 os.path.realpath(self.mta.spool), cmd)
+
+    def test_b_absolute_path_is_the_chroot_trap(self):
+        """the socket's absolute path, as seen outside: not found inside the
+        chroot, so every relay decision is a temporary failure"""
+        self.mta.postconf("relay_domains = socketmap:unix:%s:domains" % self.sm_path)
+        self.mta.reload()
+        r = self.rcpt("dave@corp.example")
+        self.assertEqual((r.code, r.line[4:9]), (451, "4.3.0"), r.line)
+        self.assertRegex(self.mta.log_text(),
+                         r"connect to %s: No such file" % re.escape(self.sm_path))
+
+
 def main(argv=None):
     return suite_common.run_main(__doc__.splitlines()[0],
-                                 [RawSession, Misbehaving, PostfixRelay],
+                                 [RawSession, Misbehaving, PostfixRelay, PostfixChroot],
                                  lambda: (True, ""), argv)
 
 
