@@ -57,9 +57,11 @@ void socketmap_free(struct socketmap *s);
  * Map "domains": OK with the domain's canonical name when the key names a
  * hosted domain (hosted_domains_lookup: either IDN form, any case, a
  * trailing dot), NOTFOUND when not; TEMP when nothing is live or memory
- * ran out; PERM for any other map name.  Returns the reply's length.
+ * ran out; PERM for any other map name.  Returns the reply's length;
+ * *status is the reply's status word (static).  Logs a TEMP (warning) and
+ * each lookup (debug); an unknown map name is the caller's to log.
  */
 size_t socketmap_answer(const struct config *cfg, const struct socketmap_request *req, char *out,
-                        size_t outsz);
+                        size_t outsz, const char **status);
 
 #endif

@@ -338,6 +338,11 @@ static int open_socketmap(struct run *r)
     if (cfg->socketmap == NULL)
         return 0;
     o.path = cfg->socketmap + strlen("unix:");
+    if (unix_path(r->conn) != NULL && strcmp(unix_path(r->conn), o.path) == 0) {
+        log_err("%s: socketmap and the milter socket are both %s; give each its own",
+                where(cfg, cfg->where.socketmap), o.path);
+        return -1;
+    }
     if ((r->socketmap = socketmap_open(&o)) == NULL)
         return -1;
     return set_socket_access(o.path, cfg);

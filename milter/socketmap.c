@@ -37,6 +37,7 @@ struct client {
     unsigned long id;  /* for log lines: the n-th connection */
     uint64_t deadline; /* ms: closed then unless a request completes */
     bool closing;      /* malformed: close once the PERM is written */
+    bool told_unknown; /* an unknown map name was logged */
     size_t inlen, outoff, outlen;
     char in[4096];
     char out[4 * SOCKETMAP_REPLY_MAX];
@@ -75,39 +76,53 @@ static int set_nonblock(int fd)
 /* the answer */
 
 size_t socketmap_answer(const struct config *cfg, const struct socketmap_request *req, char *out,
-                        size_t outsz)
+                        size_t outsz, const char **status)
 {
     static const char map[] = "domains";
     char canon[ADDR_DOMAIN_MAX + 1];
     char shown[LOG_ESCAPE_SIZE(LOG_KEY_MAX)];
-    const char *status, *data = "";
+    const char *data = "";
     int found;
 
     if (req->name_len != sizeof map - 1 || memcmp(req->name, map, sizeof map - 1) != 0) {
-        char name[LOG_ESCAPE_SIZE(64)];
-        log_escape(name, sizeof name, req->name, req->name_len < 64 ? req->name_len : 64);
-        log_info("socketmap: unknown map \"%s\"; answered PERM", name);
-        return socketmap_format_reply(out, outsz, "PERM", "unknown map name");
+        *status = "PERM";
+        return socketmap_format_reply(out, outsz, *status, "unknown map name");
     }
     if (cfg == NULL) {
         log_warning("socketmap: no configuration is live; answered TEMP");
-        return socketmap_format_reply(out, outsz, "TEMP", "no configuration loaded");
+        *status = "TEMP";
+        return socketmap_format_reply(out, outsz, *status, "no configuration loaded");
     }
     found = hosted_domains_lookup(cfg->table, req->key, req->key_len, canon);
     if (found < 0) {
-        status = "TEMP";
+        *status = "TEMP";
         data = "out of memory";
         log_warning("socketmap: out of memory looking up a domain; answered TEMP");
     } else {
-        status = found ? "OK" : "NOTFOUND";
+        *status = found ? "OK" : "NOTFOUND";
         data = found ? canon : "";
     }
     if (log_enabled(LOG_LEVEL_DEBUG)) {
         log_escape(shown, sizeof shown, req->key,
                    req->key_len < LOG_KEY_MAX ? req->key_len : LOG_KEY_MAX);
-        log_debug("socketmap: domains %s: %s %s", shown, status, data);
+        log_debug("socketmap: domains %s: %s%s%s", shown, *status, *data != '\0' ? " " : "", data);
     }
-    return socketmap_format_reply(out, outsz, status, data);
+    return socketmap_format_reply(out, outsz, *status, data);
+}
+
+/* The first unknown map name of a connection, logged (a misconfigured
+ * Postfix asks it at every lookup: once is enough). */
+static void log_unknown_map(struct client *c, const struct socketmap_request *req)
+{
+    char name[LOG_ESCAPE_SIZE(64)];
+
+    if (c->told_unknown)
+        return;
+    c->told_unknown = true;
+    log_escape(name, sizeof name, req->name, req->name_len < 64 ? req->name_len : 64);
+    log_info("socketmap: client %lu: unknown map \"%s\"; answered PERM (logged once per "
+             "connection)",
+             c->id, name);
 }
 
 /* ------------------------------------------------------------------ */
@@ -130,6 +145,7 @@ static void client_process(struct socketmap *s, struct client *c)
     while (c->inlen > 0 && !c->closing && c->outlen + SOCKETMAP_REPLY_MAX <= sizeof c->out) {
         struct socketmap_request req;
         struct live_ref *ref;
+        const char *status;
         size_t used = 0;
         int r = socketmap_parser_feed(&c->parser, c->in, c->inlen, &used, &req);
 
@@ -149,8 +165,10 @@ static void client_process(struct socketmap *s, struct client *c)
         /* the live configuration of this moment: reloads apply at once */
         ref = live_acquire();
         c->outlen += socketmap_answer(ref != NULL ? live_get(ref) : NULL, &req, c->out + c->outlen,
-                                      sizeof c->out - c->outlen);
+                                      sizeof c->out - c->outlen, &status);
         live_release(ref);
+        if (strcmp(status, "PERM") == 0)
+            log_unknown_map(c, &req);
         c->deadline = now_ms() + s->idle_ms;
         memmove(c->in, c->in + used, c->inlen - used);
         c->inlen -= used;
@@ -204,21 +222,24 @@ static size_t oldest(const struct socketmap *s)
     return best;
 }
 
-static void accept_client(struct socketmap *s)
+/* Takes one waiting connection; 0 when there was none. */
+static int accept_client(struct socketmap *s)
 {
     size_t slot = s->max_clients;
     struct client *c;
     int fd = accept(s->listen_fd, NULL, NULL);
 
     if (fd < 0) {
-        if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR && errno != ECONNABORTED)
+        if (errno == EINTR || errno == ECONNABORTED)
+            return 1;
+        if (errno != EAGAIN && errno != EWOULDBLOCK)
             log_warning("socketmap: accept: %s", strerror(errno));
-        return;
+        return 0;
     }
     if (set_nonblock(fd) < 0 || (c = calloc(1, sizeof *c)) == NULL) {
         log_warning("socketmap: cannot take a client: %s", strerror(errno));
         close(fd);
-        return;
+        return 1;
     }
     for (size_t i = 0; i < s->max_clients && slot == s->max_clients; i++)
         if (s->clients[i] == NULL)
@@ -236,6 +257,7 @@ static void accept_client(struct socketmap *s)
     socketmap_parser_init(&c->parser);
     s->clients[slot] = c;
     log_debug("socketmap: client %lu: connected", c->id);
+    return 1;
 }
 
 /* ------------------------------------------------------------------ */
@@ -289,8 +311,11 @@ static void *serve(void *arg)
             else if (now >= c->deadline)
                 client_close(s, i, "idle");
         }
+        /* all that wait, so that a burst never fills the backlog (a
+         * client with a connect timeout, as Postfix's, gets EAGAIN then) */
         if (s->pfd[1].revents & POLLIN)
-            accept_client(s);
+            for (unsigned n = 0; n < s->max_clients && accept_client(s); n++)
+                ;
     }
     return NULL;
 }
@@ -355,7 +380,7 @@ static int listen_on(struct socketmap *s)
         return -1;
     }
     s->bound = true;
-    if (listen(s->listen_fd, 64) < 0) {
+    if (listen(s->listen_fd, SOMAXCONN) < 0) {
         log_err("socketmap %s: listen: %s", s->path, strerror(errno));
         return -1;
     }

@@ -168,8 +168,13 @@ END_TEST
 static const char *answer(const struct config *c, const char *name, const char *key, char *out)
 {
     struct socketmap_request req = {name, key, strlen(name), strlen(key)};
-    size_t n = socketmap_answer(c, &req, out, SOCKETMAP_REPLY_MAX);
+    const char *status = NULL;
+    size_t n = socketmap_answer(c, &req, out, SOCKETMAP_REPLY_MAX, &status);
+
     out[n] = '\0';
+    /* the status word is the reply's */
+    ck_assert_ptr_nonnull(status);
+    ck_assert(strncmp(strchr(out, ':') + 1, status, strlen(status)) == 0);
     return out;
 }
 
@@ -465,6 +470,9 @@ static Suite *socketmap_suite(void)
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         TCase *tc = tcase_create(cases[i].name);
         tcase_add_checked_fixture(tc, setup, teardown);
+        /* the server tests wait for timeouts of their own; on a loaded
+         * machine check's default 4 s is too short for them */
+        tcase_set_timeout(tc, 30);
         if (cases[i].loop > 0)
             tcase_add_loop_test(tc, cases[i].test, 0, cases[i].loop);
         else

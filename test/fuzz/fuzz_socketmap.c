@@ -86,6 +86,8 @@ static void check_reply(const char *out, size_t n, const struct config *c)
 static void check_request(const struct socketmap_request *r, const struct config *c)
 {
     char out[SOCKETMAP_REPLY_MAX];
+    const char *status;
+    size_t n;
 
     CHECK(r->name_len > 0 && r->key_len > 0);
     CHECK(r->name_len + 1 + r->key_len <= SOCKETMAP_REQUEST_MAX);
@@ -93,8 +95,10 @@ static void check_request(const struct socketmap_request *r, const struct config
     for (size_t i = 0; i < r->name_len; i++)
         CHECK((unsigned char)r->name[i] > 0x20 && (unsigned char)r->name[i] < 0x7f);
     CHECK(memchr(r->key, '\0', r->key_len) == NULL);
-    check_reply(out, socketmap_answer(c, r, out, sizeof out), c);
-    check_reply(out, socketmap_answer(NULL, r, out, sizeof out), c);
+    n = socketmap_answer(c, r, out, sizeof out, &status);
+    check_reply(out, n, c);
+    CHECK(memcmp(strchr(out, ':') + 1, status, strlen(status)) == 0);
+    check_reply(out, socketmap_answer(NULL, r, out, sizeof out, &status), c);
 }
 
 /* Feeds data in pieces: cut after (seed-chosen) 1..16 bytes each, or

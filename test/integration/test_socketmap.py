@@ -39,6 +39,7 @@ Exit status 0 all passed, 1 something failed.  The last line of output is
 import os
 import re
 import socket
+import subprocess
 import sys
 import threading
 import time
@@ -176,10 +177,35 @@ class RawSession(MilterWithSocketmap):
             self.assertEqual(c.ask(key), ns("NOTFOUND "), repr(key))
 
     def test_unknown_map_perm_connection_kept(self):
+        off = self.milter.log_size()
         c = self.client()
         self.assertEqual(c.ask("corp.example", name="virtual"), perm("unknown map name"))
         self.assertEqual(c.ask("corp.example", name="DOMAINS"), perm("unknown map name"))
         self.assertEqual(c.ask("corp.example"), ns("OK corp.example"))
+        # logged once per connection, escaped
+        c.ask("x", name="v\x7fx")
+        lines = [l for l in self.milter.log_text(off).splitlines() if "unknown map" in l]
+        self.assertEqual(len(lines), 1, lines)
+        self.assertIn('unknown map "virtual"; answered PERM', lines[0])
+
+    def test_start_refused(self):
+        """a socketmap that cannot be opened stops the start (exit 1)"""
+        d = os.path.join(self.root, "refused")
+        os.makedirs(d)
+        sock = os.path.join(d, "m.sock")
+        for path, why in [(sock, "socketmap and the milter socket are both"),
+                          (os.path.join(d, "missing", "sm.sock"), "bind: No such file"),
+                          (self.sm_path, "another process listens there")]:
+            conf = os.path.join(d, "c.conf")
+            with open(conf, "w", encoding="utf-8") as f:
+                f.write(socketmap_conf(path))
+            p = subprocess.run([self.milter.binary, "-f", "-c", conf, "-s", "unix:" + sock],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                               timeout=30, stdin=subprocess.DEVNULL)
+            self.assertEqual(p.returncode, 1, p.stdout)
+            self.assertIn(why, p.stdout)
+        # the running one still answers
+        self.assertEqual(self.client().ask("corp.example"), ns("OK corp.example"))
 
     def test_malformed_perm_and_close(self):
         cases_ = [
