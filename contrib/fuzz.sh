@@ -17,7 +17,7 @@ build=${FUZZ_BUILD_DIR:-$top/build-fuzz}
 seconds=${1:-60}
 shift || true
 all_targets=(fuzz_addr fuzz_virtual_map fuzz_config fuzz_rcpt_plan fuzz_snapshot fuzz_dir_map
-             fuzz_sql_map)
+             fuzz_sql_map fuzz_socketmap)
 targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=("${all_targets[@]}")
 

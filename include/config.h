@@ -24,8 +24,11 @@ struct config_sources;
  * about it after parsing: a reload that changes it, a user that does not
  * exist); NULL when no file sets it and the default applies. */
 struct config_where {
-    char *socket, *user, *group, *pidfile, *socket_mode, *socket_group, *timeout;
+    char *socket, *user, *group, *pidfile, *socket_mode, *socket_group, *timeout, *socketmap;
 };
+
+/* The longest socketmap path: sun_path less its NUL on the BSDs (104). */
+#define CONFIG_SOCKETMAP_PATH_MAX 103
 
 struct config {
     char *path; /* the file it was loaded from */
@@ -37,6 +40,7 @@ struct config {
     unsigned socket_mode; /* permission bits of a unix socket */
     char *socket_group;   /* group of a unix socket; NULL: unchanged */
     unsigned timeout;     /* libmilter I/O timeout, seconds */
+    char *socketmap;      /* the socketmap server's socket, "unix:/path"; NULL: none */
     struct config_where where;
     /* behaviour (may change at reload) */
     enum log_level log_level;

@@ -47,6 +47,7 @@ static const struct {
     {"socket_mode", offsetof(struct config_where, socket_mode)},
     {"socket_group", offsetof(struct config_where, socket_group)},
     {"timeout", offsetof(struct config_where, timeout)},
+    {"socketmap", offsetof(struct config_where, socketmap)},
 };
 #define NWHERE (sizeof(where_fields) / sizeof(where_fields[0]))
 
@@ -129,6 +130,20 @@ static int parse_socket(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *res
         cfg_error(cfg,
                   "%s \"%s\": must be unix:PATH, local:PATH, inet:PORT@HOST or inet6:PORT@HOST",
                   opt->name, value);
+    note_where(cfg, opt);
+    *(const char **)result = value;
+    return 0;
+}
+
+/* parse_socketmap - "unix:" and an absolute path that fits a unix socket
+ * address (sun_path: 108 bytes with its NUL on Linux, 104 on the BSDs). */
+static int parse_socketmap(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
+{
+    if (strncmp(value, "unix:", 5) != 0 || value[5] != '/')
+        cfg_error(cfg, "%s \"%s\": must be unix:/ABSOLUTE/PATH", opt->name, value);
+    else if (strlen(value + 5) > CONFIG_SOCKETMAP_PATH_MAX)
+        cfg_error(cfg, "%s: the path is longer than %d bytes", opt->name,
+                  CONFIG_SOCKETMAP_PATH_MAX);
     note_where(cfg, opt);
     *(const char **)result = value;
     return 0;
@@ -278,6 +293,7 @@ static int fill_settings(struct load *ld, cfg_t *cfg, struct config *conf)
         {"group", offsetof(struct config, group)},
         {"pidfile", offsetof(struct config, pidfile)},
         {"socket_group", offsetof(struct config, socket_group)},
+        {"socketmap", offsetof(struct config, socketmap)},
     };
 
     if ((conf->path = strdup(config_lex_file(ld->lex, 0))) == NULL)
@@ -421,6 +437,7 @@ static int parse(struct load *ld)
         CFG_STR_CB("socket_group", 0, CFGF_NONE, parse_nonempty),
         CFG_STR_CB("socket_mode", DEFAULT_SOCKET_MODE, CFGF_NONE, parse_socket_mode),
         CFG_RANGE("timeout", DEFAULT_TIMEOUT, 1, 86400),
+        CFG_STR_CB("socketmap", 0, CFGF_NONE, parse_socketmap),
         CFG_INT_CB("log_level", LOG_LEVEL_INFO, CFGF_NONE, parse_log_level),
         CFG_BOOL("dry_run", cfg_false, CFGF_NONE),
         CFG_RANGE("max_depth", TABLE_DEFAULT_MAX_DEPTH, 1, 1000),
@@ -591,6 +608,7 @@ void config_free(struct config *c)
     free(c->group);
     free(c->pidfile);
     free(c->socket_group);
+    free(c->socketmap);
     for (size_t i = 0; i < NWHERE; i++)
         free(*(char **)((char *)&c->where + where_fields[i].off));
     table_unref(c->table);

@@ -2,7 +2,8 @@
  * daemon.c - running the milter: libmilter setup, the unix socket's mode and
  * group, privilege drop, detaching, the pidfile; the configuration loaded
  * at start (a source that cannot be read serves its snapshot) and handed
- * to the reload threads (refresh.h) that install each new one (live.h).
+ * to the reload threads (refresh.h) that install each new one (live.h);
+ * the socketmap server (socketmap.h) when the configuration asks for one.
  *
  * Owns everything daemon_run allocates (struct run); run_cleanup frees all
  * of it before daemon_run returns.
@@ -27,10 +28,11 @@
 #include "live.h"
 #include "log.h"
 #include "refresh.h"
+#include "socketmap.h"
 
 /* The settings that only take effect at start, as the file had them. */
 struct startup {
-    char *socket, *user, *group, *pidfile, *socket_group;
+    char *socket, *user, *group, *pidfile, *socket_group, *socketmap;
     unsigned socket_mode, timeout;
 };
 
@@ -52,6 +54,7 @@ static void startup_free(struct startup *s)
     free(s->group);
     free(s->pidfile);
     free(s->socket_group);
+    free(s->socketmap);
     memset(s, 0, sizeof *s);
 }
 
@@ -64,6 +67,7 @@ static int startup_save(struct startup *s, const struct config *cfg)
     s->group = dup_or_null(cfg->group, &fail);
     s->pidfile = dup_or_null(cfg->pidfile, &fail);
     s->socket_group = dup_or_null(cfg->socket_group, &fail);
+    s->socketmap = dup_or_null(cfg->socketmap, &fail);
     s->socket_mode = cfg->socket_mode;
     s->timeout = cfg->timeout;
     if (fail)
@@ -102,6 +106,8 @@ static void warn_restart(const struct startup *s, const struct config *cfg)
         log_warning(fmt, where(cfg, w->socket_mode), "socket_mode");
     if (s->timeout != cfg->timeout)
         log_warning(fmt, where(cfg, w->timeout), "timeout");
+    if (!same(s->socketmap, cfg->socketmap))
+        log_warning(fmt, where(cfg, w->socketmap), "socketmap");
 }
 
 /* The file system path of a unix socket spec, or NULL for inet. */
@@ -211,6 +217,7 @@ struct run {
     const struct daemon_options *opt;
     struct startup startup;
     struct refresher *refresher;
+    struct socketmap *socketmap; /* NULL: no `socketmap` setting */
     struct diag *d;
     struct config *cfg;   /* loaded, not yet live */
     struct live_ref *ref; /* held from going live until serving */
@@ -321,6 +328,31 @@ static int open_socket(struct run *r)
     return sockpath != NULL ? set_socket_access(sockpath, cfg) : 0;
 }
 
+/* The socketmap's socket, with the milter socket's group and mode (both
+ * are for Postfix); its thread starts after detaching. */
+static int open_socketmap(struct run *r)
+{
+    const struct config *cfg = live_get(r->ref);
+    struct socketmap_options o = {0};
+
+    if (cfg->socketmap == NULL)
+        return 0;
+    o.path = cfg->socketmap + strlen("unix:");
+    if (unix_path(r->conn) != NULL && strcmp(unix_path(r->conn), o.path) == 0) {
+        log_err("%s: socketmap and the milter socket are both %s; give each its own",
+                where(cfg, cfg->where.socketmap), o.path);
+        return -1;
+    }
+    if ((r->socketmap = socketmap_open(&o)) == NULL)
+        return -1;
+    return set_socket_access(o.path, cfg);
+}
+
+static int start_socketmap(struct run *r)
+{
+    return r->socketmap != NULL ? socketmap_start(r->socketmap) : 0;
+}
+
 static int become_user(struct run *r)
 {
     return drop_privileges(live_get(r->ref));
@@ -392,6 +424,7 @@ static void run_cleanup(struct run *r)
     const char *sockpath;
     struct stat st;
 
+    socketmap_free(r->socketmap);
     refresh_stop(r->refresher);
     live_release(r->ref);
     live_install(NULL);
@@ -412,14 +445,16 @@ static void run_cleanup(struct run *r)
 /* The start, in order.  Each step logs why it fails; the first failure
  * ends the start and run_cleanup undoes what the earlier ones did. */
 static int (*const start_steps[])(struct run *) = {
-    load_config,    /* the file, its diagnostics, its log level */
-    choose_paths,   /* socket and pidfile: the command line's, else the file's */
-    go_live,        /* install the configuration, hold it until serving */
-    open_socket,    /* libmilter's socket, its group and mode */
-    become_user,    /* user and group of the configuration */
-    detach,         /* unless foreground */
-    create_pidfile, /* with the detached pid */
-    start_reloader, /* the SIGUSR1 thread */
+    load_config,     /* the file, its diagnostics, its log level */
+    choose_paths,    /* socket and pidfile: the command line's, else the file's */
+    go_live,         /* install the configuration, hold it until serving */
+    open_socket,     /* libmilter's socket, its group and mode */
+    open_socketmap,  /* the socketmap's socket, if set: the same group and mode */
+    become_user,     /* user and group of the configuration */
+    detach,          /* unless foreground */
+    create_pidfile,  /* with the detached pid */
+    start_reloader,  /* the SIGUSR1 thread */
+    start_socketmap, /* the socketmap's thread */
 };
 
 int daemon_run(const struct daemon_options *opt)

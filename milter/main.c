@@ -16,6 +16,7 @@
 #include "config.h"
 #include "daemon.h"
 #include "diag.h"
+#include "hosted_domains.h"
 #include "log.h"
 #include "policy.h"
 #include "table.h"
@@ -156,41 +157,25 @@ static int run_query(const char *path, char **addresses, int n)
     return status;
 }
 
-static int cmp_str(const void *a, const void *b)
+static int print_domain(const char *name, void *arg)
 {
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
+    (void)arg;
+    return printf("%s\n", name) < 0 ? 1 : 0;
 }
 
+/* The list is hosted_domains.c's, which the socketmap answers from too. */
 static int run_domains(const char *path)
 {
     struct config *cfg = load(path, false);
-    const char **names = NULL;
-    size_t n;
-    int status = 1;
+    int rc;
 
     if (cfg == NULL)
         return 1;
-    n = table_domain_count(cfg->table);
-    if ((names = calloc(n > 0 ? n : 1, sizeof *names)) == NULL) {
+    rc = hosted_domains_each(cfg->table, print_domain, NULL);
+    if (rc < 0)
         fprintf(stderr, "hosted-milter: out of memory\n");
-        goto out;
-    }
-    for (size_t i = 0; i < n; i++)
-        names[i] = table_domain_at(cfg->table, i)->name;
-    qsort(names, n, sizeof *names, cmp_str);
-    /* Postfix compares relay_domains as text and never converts between
-     * A-labels and U-labels, so an IDN domain is listed in both forms. */
-    for (size_t i = 0; i < n; i++) {
-        char unicode[4 * ADDR_DOMAIN_MAX + 1];
-        printf("%s\n", names[i]);
-        if (addr_domain_to_unicode(names[i], unicode, sizeof unicode) == 1)
-            printf("%s\n", unicode);
-    }
-    status = 0;
-out:
-    free(names);
     config_free(cfg);
-    return status;
+    return rc == 0 && fflush(stdout) == 0 ? 0 : 1;
 }
 
 int main(int argc, char **argv)

@@ -187,6 +187,7 @@ START_TEST(test_defaults)
     ck_assert_ptr_null(l.c->socket_group);
     ck_assert_uint_eq(l.c->socket_mode, 0660);
     ck_assert_uint_eq(l.c->timeout, 300);
+    ck_assert_ptr_null(l.c->socketmap);
     ck_assert_int_eq(l.c->log_level, LOG_LEVEL_INFO);
     ck_assert(!l.c->dry_run);
     ck_assert_str_eq(l.c->path, tmp_path("main.conf"));
@@ -220,6 +221,7 @@ START_TEST(test_every_option)
                   "socket_group = \"postfix\"\n"
                   "socket_mode = \"0600\"\n"
                   "timeout = 42\n"
+                  "socketmap = \"unix:/var/spool/postfix/hm/sm.sock\"\n"
                   "log_level = debug\n"
                   "dry_run = true\n"
                   "max_depth = 7\n"
@@ -233,6 +235,7 @@ START_TEST(test_every_option)
     ck_assert_str_eq(l.c->socket_group, "postfix");
     ck_assert_uint_eq(l.c->socket_mode, 0600);
     ck_assert_uint_eq(l.c->timeout, 42);
+    ck_assert_str_eq(l.c->socketmap, "unix:/var/spool/postfix/hm/sm.sock");
     ck_assert_int_eq(l.c->log_level, LOG_LEVEL_DEBUG);
     ck_assert(l.c->dry_run);
     s = table_settings(l.c->table);
@@ -292,6 +295,9 @@ static const char *const accepted[] = {
     "socket_mode = \"777\"\n",
     "timeout = 1\n",
     "timeout = 86400\n",
+    /* 103 bytes of path: the longest a BSD sun_path holds with its NUL */
+    "socketmap = \"unix:/23456789012345678901234567890123456789012345678901234567890123456789"
+    "0123456789012345678901234567890123\"\n",
     "max_depth = 1000\n",
     "max_targets = 100000\n",
     "roles = {}\n",
@@ -351,6 +357,15 @@ static const struct {
      "main.conf:1: socket_mode \"1777\": expected octal permission bits, at most 0777"},
     {"socket_mode = \"rw\"\n",
      "main.conf:1: socket_mode \"rw\": expected octal permission bits, at most 0777"},
+    {"socketmap = \"/run/sm.sock\"\n",
+     "main.conf:1: socketmap \"/run/sm.sock\": must be unix:/ABSOLUTE/PATH"},
+    {"socketmap = \"unix:hm/sm.sock\"\n",
+     "main.conf:1: socketmap \"unix:hm/sm.sock\": must be unix:/ABSOLUTE/PATH"},
+    {"socketmap = \"inet:127.0.0.1:9999\"\n",
+     "main.conf:1: socketmap \"inet:127.0.0.1:9999\": must be unix:/ABSOLUTE/PATH"},
+    {"socketmap = \"unix:/234567890123456789012345678901234567890123456789012345678901234567890"
+     "12345678901234567890123456789012345\"\n",
+     "main.conf:1: socketmap: the path is longer than 103 bytes"},
     {"timeout = 0\n", "main.conf:1: timeout \"0\": expected a whole number from 1 to 86400"},
     {"timeout = 86401\n",
      "main.conf:1: timeout \"86401\": expected a whole number from 1 to 86400"},

@@ -128,6 +128,44 @@ class EnvTestCase(unittest.TestCase):
         return out
 
 
+class TempRootTestCase(unittest.TestCase):
+    """Base for a suite that runs its own servers: cls.root, a temp dir
+    made by setUpClass, removed by the class cleanup unless a test of the
+    class failed (or --keep / HM_KEEP_TMP).  A subclass starts its servers
+    after calling super().setUpClass() and stops them in stop_servers()
+    (called first by the cleanup, even when setUpClass failed half way)."""
+
+    root_prefix = "hm-it-"
+
+    @classmethod
+    def setUpClass(cls):
+        cls.root = tempfile.mkdtemp(prefix=cls.root_prefix)
+        os.chmod(cls.root, 0o755)
+        cls.failed_any = False
+        cls.addClassCleanup(cls._remove_root)
+
+    @classmethod
+    def stop_servers(cls):
+        pass
+
+    @classmethod
+    def _remove_root(cls):
+        try:
+            cls.stop_servers()
+        finally:
+            if KEEP_TMP or cls.failed_any:
+                sys.stderr.write("kept %s\n" % cls.root)
+            else:
+                shutil.rmtree(cls.root, ignore_errors=True)
+
+    def run(self, result=None):
+        before = len(result.failures) + len(result.errors) if result else 0
+        out = super().run(result)
+        if result and len(result.failures) + len(result.errors) > before:
+            type(self).failed_any = True
+        return out
+
+
 # --- checking one case ---------------------------------------------------------
 
 def _words(v):
