@@ -411,12 +411,19 @@ int mta_path_normalize(const char *path, char *out, size_t outsz)
 
 int mta_chroot_path(const char *queue_dir, bool chrooted, const char *p, char *out, size_t outsz)
 {
-    char joined[2 * MTA_PATH_MAX + 2];
+    char joined[2 * MTA_PATH_MAX + 2], inside[MTA_PATH_MAX];
 
-    if (p[0] == '/' && !chrooted)
+    if (chrooted) {
+        /* inside the chroot, ".." stops at its root: resolve there first */
+        snprintf(joined, sizeof joined, "/%s", p);
+        if (strlen(joined) >= MTA_PATH_MAX || mta_path_normalize(joined, inside, sizeof inside) < 0)
+            return -1;
+        snprintf(joined, sizeof joined, "%s%s", queue_dir, inside);
+    } else if (p[0] == '/') {
         snprintf(joined, sizeof joined, "%s", p);
-    else
+    } else {
         snprintf(joined, sizeof joined, "%s/%s", queue_dir, p);
+    }
     if (strlen(joined) >= MTA_PATH_MAX)
         return -1;
     return mta_path_normalize(joined, out, outsz);

@@ -47,12 +47,17 @@ static int parse_filter(struct sm_cf *cf, char *line)
     cf->x = x;
     f = &x[cf->nx];
     memset(f, 0, sizeof *f);
-    field = strtok_r(line, ",", &save);
+    /* the name: up to the first comma (strtok_r would skip a leading one) */
+    field = line;
+    if ((save = strchr(line, ',')) != NULL)
+        *save++ = '\0';
+    else
+        save = line + strlen(line);
     trim(&field);
     if ((f->name = strdup(field)) == NULL)
         return -1;
     cf->nx++;
-    while ((field = strtok_r(NULL, ",", &save)) != NULL) {
+    while ((field = strtok_r(save, ",", &save)) != NULL) {
         char **slot = NULL, *eq = strchr(field, '=');
         trim(&field);
         if (eq == NULL)
