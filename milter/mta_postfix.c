@@ -224,8 +224,9 @@ static int check_milters(struct pf *p, const struct service *s, const char *para
     struct mta_report *r = &p->c->rep;
     struct mta_list l = {0};
     struct mta_sock ours;
-    char label[512], trap[MTA_PATH_MAX] = "";
+    char label[512], own[64] = "";
     size_t found = (size_t)-1;
+    bool trap = false;
 
     snprintf(label, sizeof label, "%s: %s", s->name, param);
     if (mta_sock_parse_libmilter(p->c->socket, &ours) < 0 || mta_list_split(value, false, &l) < 0)
@@ -249,16 +250,16 @@ static int check_milters(struct pf *p, const struct service *s, const char *para
                 snprintf(resolved.path, sizeof resolved.path, "%s", seen);
             if (mta_sock_same(&ours, &resolved)) {
                 found = i;
+                snprintf(own, sizeof own, "%s", own_action != NULL ? own_action : "");
                 if (theirs.kind == MTA_SOCK_UNIX)
                     mta_ok(r, "%s: %s is this configuration's socket (%s: %s)", label, spec,
                            s->chrooted ? "chrooted" : "not chrooted", seen);
                 else
                     mta_ok(r, "%s: %s is this configuration's socket", label, spec);
-                if (action != NULL)
-                    check_action(p, s->name, own_action != NULL ? own_action : action);
             } else if (theirs.kind == MTA_SOCK_UNIX && theirs.path[0] == '/' && s->chrooted &&
                        mta_sock_same(&ours, &theirs)) {
-                snprintf(trap, sizeof trap, "%s", seen);
+                trap = true;
+                found = i;
                 mta_error(r,
                           "%s: %s names this configuration's socket, but %s runs chrooted "
                           "(master.cf) and opens %s: put the socket under queue_directory %s "
@@ -268,7 +269,9 @@ static int check_milters(struct pf *p, const struct service *s, const char *para
         }
         mta_list_free(&inner);
     }
-    if (found == (size_t)-1 && trap[0] == '\0') {
+    if (action != NULL && (found != (size_t)-1 || trap))
+        check_action(p, s->name, own[0] != '\0' ? own : action);
+    if (found == (size_t)-1 && !trap) {
         if (required)
             mta_error(r, "%s: no milter is this configuration's socket %s (mail is not filtered)",
                       label, p->c->socket);
