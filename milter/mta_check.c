@@ -431,6 +431,13 @@ int mta_chroot_path(const char *queue_dir, bool chrooted, const char *p, char *o
 
 /* ---- lists ---------------------------------------------------------------- */
 
+static int list_add(struct mta_list *l, const char *s, size_t n);
+
+int mta_list_add(struct mta_list *l, const char *s)
+{
+    return list_add(l, s, strlen(s));
+}
+
 static int list_add(struct mta_list *l, const char *s, size_t n)
 {
     char **v = realloc(l->v, (l->n + 1) * sizeof *v);

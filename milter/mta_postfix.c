@@ -9,10 +9,16 @@
  * virtual domain.  Lists and tables: mta_postfix_maps.c.
  */
 #include <errno.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include "mta_postfix_impl.h"
 
@@ -27,12 +33,19 @@ enum {
     P_VALIAS,
     P_VMAILBOX,
     P_PARENT,
+    P_OWNER,
     P_COUNT
 };
-static const char *const param_names[P_COUNT] = {
-    "queue_directory",       "smtpd_milters",           "non_smtpd_milters",
-    "milter_default_action", "relay_domains",           "mydestination",
-    "virtual_alias_domains", "virtual_mailbox_domains", "parent_domain_matches_subdomains"};
+static const char *const param_names[P_COUNT] = {"queue_directory",
+                                                 "smtpd_milters",
+                                                 "non_smtpd_milters",
+                                                 "milter_default_action",
+                                                 "relay_domains",
+                                                 "mydestination",
+                                                 "virtual_alias_domains",
+                                                 "virtual_mailbox_domains",
+                                                 "parent_domain_matches_subdomains",
+                                                 "mail_owner"};
 
 /* One master.cf service that runs smtpd or cleanup. */
 struct service {
@@ -169,6 +182,86 @@ static int read_postfix(struct pf *p)
     return 0;
 }
 
+/* ---- the socket itself ---------------------------------------------------- */
+
+/* Whether uid (with its groups) may use a file of st with the permission
+ * bits want (S_IWUSR-style, owner position: 2 write, 1 search). */
+static bool may(const struct stat *st, uid_t uid, const gid_t *groups, int ngroups, unsigned want)
+{
+    if (uid == 0)
+        return true;
+    if (st->st_uid == uid)
+        return ((st->st_mode >> 6) & want) == want;
+    for (int i = 0; i < ngroups; i++)
+        if (st->st_gid == groups[i])
+            return ((st->st_mode >> 3) & want) == want;
+    return (st->st_mode & want) == want;
+}
+
+/*
+ * A unix socket Postfix opens as mail_owner: every directory on the way
+ * searchable, the socket writable, and something accepting connections.
+ */
+static void check_socket_file(struct pf *p, const char *label, const char *path)
+{
+    struct mta_report *r = &p->c->rep;
+    const char *owner = p->param[P_OWNER];
+    struct passwd *pw = getpwnam(owner);
+    gid_t groups[256];
+    int ngroups = 256;
+    char dir[MTA_PATH_MAX];
+    struct stat st;
+
+    if (pw == NULL) {
+        mta_warn(r, "%s: mail_owner %s: no such user; socket permissions not checked", label,
+                 owner);
+    } else {
+        if (getgrouplist(owner, pw->pw_gid, groups, &ngroups) < 0)
+            ngroups = 0;
+        snprintf(dir, sizeof dir, "%s", path);
+        for (char *slash = strchr(dir + 1, '/'); slash != NULL; slash = strchr(slash + 1, '/')) {
+            *slash = '\0';
+            if (stat(dir, &st) == 0 && !may(&st, pw->pw_uid, groups, ngroups, 1)) {
+                mta_error(r, "%s: user %s cannot search directory %s (mode %04o)", label, owner,
+                          dir, (unsigned)(st.st_mode & 07777));
+                return;
+            }
+            *slash = '/';
+        }
+    }
+    if (lstat(path, &st) < 0) {
+        mta_warn(r, "%s: %s does not exist (is hosted-milter running?)", label, path);
+        return;
+    }
+    if (!S_ISSOCK(st.st_mode)) {
+        mta_error(r, "%s: %s is not a socket", label, path);
+        return;
+    }
+    if (pw != NULL && !may(&st, pw->pw_uid, groups, ngroups, 2)) {
+        mta_error(r,
+                  "%s: user %s cannot write to %s (mode %04o, uid %u, gid %u): set socket_group "
+                  "= \"%s\" and socket_mode = \"0660\" in hosted-milter.conf",
+                  label, owner, path, (unsigned)(st.st_mode & 07777), (unsigned)st.st_uid,
+                  (unsigned)st.st_gid, owner);
+        return;
+    }
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), ok;
+    if (fd < 0 || strlen(path) >= sizeof sa.sun_path)
+        ok = 0;
+    else {
+        strcpy(sa.sun_path, path);
+        ok = connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0;
+    }
+    if (fd >= 0)
+        close(fd);
+    if (ok)
+        mta_ok(r, "%s: %s accepts connections", label, path);
+    else
+        mta_warn(r, "%s: nothing accepts connections on %s (is hosted-milter running?)", label,
+                 path);
+}
+
 /* ---- milters -------------------------------------------------------------- */
 
 /* One smtpd_milters element: its spec and its own default_action. */
@@ -251,10 +344,11 @@ static int check_milters(struct pf *p, const struct service *s, const char *para
             if (mta_sock_same(&ours, &resolved)) {
                 found = i;
                 snprintf(own, sizeof own, "%s", own_action != NULL ? own_action : "");
-                if (theirs.kind == MTA_SOCK_UNIX)
+                if (theirs.kind == MTA_SOCK_UNIX) {
                     mta_ok(r, "%s: %s is this configuration's socket (%s: %s)", label, spec,
                            s->chrooted ? "chrooted" : "not chrooted", seen);
-                else
+                    check_socket_file(p, label, seen);
+                } else
                     mta_ok(r, "%s: %s is this configuration's socket", label, spec);
             } else if (theirs.kind == MTA_SOCK_UNIX && theirs.path[0] == '/' && s->chrooted &&
                        mta_sock_same(&ours, &theirs)) {

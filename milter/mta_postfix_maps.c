@@ -335,6 +335,60 @@ static int postmap_match(struct pf_env *env, struct pf_list *l, const char *tabl
     return 0;
 }
 
+/*
+ * The keys Postfix's match_list looks up in a table for each name: the
+ * name, then each parent ("b.c", "c" when the list is in
+ * parent_domain_matches_subdomains, else ".b.c", ".c"); pattern tables
+ * (regexp, pcre, cidr) get the name only.  Appends to ext; owner[j] is the
+ * index in keys of ext->v[j].  Returns 0 or -1.
+ */
+static int table_keys(const char *table, const char *const *keys, size_t n, bool parent,
+                      struct mta_list *ext, size_t **owner)
+{
+    bool fixed = strncmp(table, "regexp:", 7) != 0 && strncmp(table, "pcre:", 5) != 0 &&
+                 strncmp(table, "cidr:", 5) != 0;
+
+    for (size_t i = 0; i < n; i++) {
+        for (const char *k = keys[i]; k != NULL; k = fixed ? strchr(k + 1, '.') : NULL) {
+            const char *key = k == keys[i] ? k : parent ? k + 1 : k;
+            size_t *o;
+            if (key[0] == '\0' || (key[0] == '.' && key[1] == '\0'))
+                continue; /* a trailing dot: no parent there */
+            if ((o = realloc(*owner, (ext->n + 1) * sizeof *o)) == NULL)
+                return -1;
+            *owner = o;
+            o[ext->n] = i;
+            if (mta_list_add(ext, key) < 0)
+                return -1;
+        }
+    }
+    return 0;
+}
+
+static int table_match(struct pf_env *env, struct pf_list *l, const char *table,
+                       const char *const *keys, size_t n, bool *found)
+{
+    struct mta_list ext = {0};
+    size_t *owner = NULL;
+    bool *efound = NULL;
+    int rc = -1;
+
+    if (table_keys(table, keys, n, l->parent_matches, &ext, &owner) < 0 ||
+        (efound = calloc(ext.n + 1, sizeof *efound)) == NULL)
+        goto out;
+    if (strncmp(table, "socketmap:", 10) == 0)
+        rc = socketmap_match(env, l, table, (const char *const *)ext.v, ext.n, efound);
+    else
+        rc = postmap_match(env, l, table, (const char *const *)ext.v, ext.n, efound);
+    for (size_t j = 0; rc == 0 && j < ext.n; j++)
+        found[owner[j]] = found[owner[j]] || efound[j];
+out:
+    mta_list_free(&ext);
+    free(owner);
+    free(efound);
+    return rc;
+}
+
 int pf_list_match(struct pf_env *env, struct pf_list *l, const char *const *keys, size_t n,
                   bool *found)
 {
@@ -345,15 +399,10 @@ int pf_list_match(struct pf_env *env, struct pf_list *l, const char *const *keys
     }
     for (size_t t = 0; t < l->tables.n; t++) {
         const char *table = l->tables.v[t];
-        int rc;
         /* proxymap needs a running Postfix; look the table up directly. */
         if (strncmp(table, "proxy:", 6) == 0)
             table += 6;
-        if (strncmp(table, "socketmap:", 10) == 0)
-            rc = socketmap_match(env, l, table, keys, n, found);
-        else
-            rc = postmap_match(env, l, table, keys, n, found);
-        if (rc < 0)
+        if (table_match(env, l, table, keys, n, found) < 0)
             return -1;
     }
     return 0;

@@ -52,6 +52,7 @@ MASTER_CF = ("smtp inet n - y - - smtpd\n"
 
 GOOD_POSTFIX = """\
 ok: smtp/inet: smtpd_milters: unix:hosted-milter/hm.sock is this configuration's socket (chrooted: {spool}/hosted-milter/hm.sock)
+ok: smtp/inet: smtpd_milters: {spool}/hosted-milter/hm.sock accepts connections
 ok: smtp/inet: milter_default_action = tempfail
 ok: smtp/inet: smtpd_milters: hosted-milter is the last milter
 ok: cleanup/unix: non_smtpd_milters is empty (local submissions are not rewritten)
@@ -59,7 +60,7 @@ ok: mydestination: no hosted domain
 ok: virtual_alias_domains: no hosted domain
 ok: virtual_mailbox_domains: no hosted domain
 ok: relay_domains: all 2 hosted domains are listed (1 in both IDN forms)
-postfix {etc}: 0 errors, 0 warnings, 8 ok
+postfix {etc}: 0 errors, 0 warnings, 9 ok
 """
 
 
@@ -107,6 +108,7 @@ class SocketmapServer:
 class PostfixCheck(unittest.TestCase):
     def setUp(self):
         self.tmp = tempfile.mkdtemp(prefix="hm-mtacheck-")
+        os.chmod(self.tmp, 0o755)  # Postfix's user must reach the socket
         self.spool = os.path.join(self.tmp, "spool")
         self.etc = os.path.join(self.tmp, "etc")
         os.makedirs(os.path.join(self.spool, "hosted-milter"))
@@ -115,8 +117,18 @@ class PostfixCheck(unittest.TestCase):
         self.conf = os.path.join(self.tmp, "hm.conf")
         self.write_conf(self.sock)
         self.servers = []
+        self.listener = self.listen(self.sock)
+
+    def listen(self, path, mode=0o666):
+        """A unix socket accepting connections where the milter would."""
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.bind(path)
+        s.listen(16)
+        os.chmod(path, mode)
+        return s
 
     def tearDown(self):
+        self.listener.close()
         for s in self.servers:
             s.close()
         if not suite_common.KEEP_TMP:
@@ -163,6 +175,30 @@ class PostfixCheck(unittest.TestCase):
                          smtpd_milters="unix:" + sock)
         self.assertFinding(r, "ok: smtp/inet: smtpd_milters: unix:%s is this configuration's "
                               "socket (not chrooted: %s)" % (sock, sock), 0)
+
+    def test_socket_file(self):
+        label = "{spool}/hosted-milter/hm.sock"
+        os.chmod(self.sock, 0o600)
+        r = self.postfix()
+        self.assertFinding(r, "error: smtp/inet: smtpd_milters: user postfix cannot write to "
+                              "%s (mode 0600, uid 0, gid 0): set socket_group = \"postfix\" and "
+                              "socket_mode = \"0660\" in hosted-milter.conf" % label, 1)
+        os.chmod(self.sock, 0o666)
+        os.chmod(os.path.dirname(self.sock), 0o700)
+        self.assertFinding(self.postfix(), "error: smtp/inet: smtpd_milters: user postfix cannot "
+                                           "search directory {spool}/hosted-milter (mode 0700)", 1)
+        os.chmod(os.path.dirname(self.sock), 0o755)
+        self.listener.close()
+        self.assertFinding(self.postfix(), "warning: smtp/inet: smtpd_milters: nothing accepts "
+                                           "connections on %s (is hosted-milter running?)" % label,
+                           0)
+        os.unlink(self.sock)
+        self.assertFinding(self.postfix(), "warning: smtp/inet: smtpd_milters: %s does not exist "
+                                           "(is hosted-milter running?)" % label, 0)
+        with open(self.sock, "w"):
+            pass
+        self.assertFinding(self.postfix(), "error: smtp/inet: smtpd_milters: %s is not a socket"
+                           % label, 1)
 
     def test_other_socket(self):
         r = self.postfix(smtpd_milters="unix:other/x.sock")
@@ -243,6 +279,18 @@ class PostfixCheck(unittest.TestCase):
                                "error: relay_domains: bücher.example (the U-label form of "
                                "xn--bcher-kva.example) is not listed (names are compared as "
                                "text: its mail is refused, Relay access denied)", 1)
+        # a parent domain in a table covers its subdomains (relay_domains is in
+        # parent_domain_matches_subdomains by default), as Postfix looks it up
+        with open(path, "w") as f:
+            f.write("example OK\n")
+        self.assertEqual(subprocess.run(["postmap", "-c", self.etc, "hash:" + path]).returncode, 0)
+        self.assertFinding(self.postfix(relay_domains="hash:" + path),
+                           "ok: relay_domains: all 2 hosted domains are listed (1 in both IDN "
+                           "forms)", 0)
+        self.assertFinding(self.postfix(relay_domains="hash:" + path,
+                                        parent_domain_matches_subdomains=""),
+                           "error: relay_domains: hosted domain hosted.example is not listed "
+                           "(its mail is refused, Relay access denied)", 1)
         self.assertFinding(self.postfix(relay_domains="hash:" + path + ".missing"),
                            "error: relay_domains: hash:%s.missing: cannot look up: postmap: "
                            "fatal: open database %s.missing.db: No such file or directory"
