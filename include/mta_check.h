@@ -178,6 +178,10 @@ int mta_list_split(const char *s, bool commas_only, struct mta_list *l);
 /* mta_list_add - append a copy of s.  Returns 0, or -1 when out of memory. */
 int mta_list_add(struct mta_list *l, const char *s);
 
+/* mta_list_unique - sort l (ASCII case ignored) and drop repeats, so
+ * that a name listed twice is reported once. */
+void mta_list_unique(struct mta_list *l);
+
 /* mta_list_free - release the elements; l is then empty. */
 void mta_list_free(struct mta_list *l);
 

@@ -493,6 +493,28 @@ int mta_list_split(const char *s, bool commas_only, struct mta_list *l)
     return 0;
 }
 
+static int cmp_nocase(const void *a, const void *b)
+{
+    int c = strcasecmp(*(char *const *)a, *(char *const *)b);
+    return c != 0 ? c : strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void mta_list_unique(struct mta_list *l)
+{
+    size_t o = 0;
+
+    if (l->n == 0)
+        return;
+    qsort(l->v, l->n, sizeof *l->v, cmp_nocase);
+    for (size_t i = 0; i < l->n; i++) {
+        if (o > 0 && strcasecmp(l->v[o - 1], l->v[i]) == 0)
+            free(l->v[i]);
+        else
+            l->v[o++] = l->v[i];
+    }
+    l->n = o;
+}
+
 void mta_list_free(struct mta_list *l)
 {
     for (size_t i = 0; i < l->n; i++)

@@ -446,6 +446,7 @@ static int relay_extras(struct pf *p, struct pf_list *relay, struct pf_list *myd
         mta_list_free(&names);
         return -1;
     }
+    mta_list_unique(&names);
     for (size_t i = 0; i < names.n; i++) {
         bool known = false;
         for (size_t k = 0; k < n && !known; k++)

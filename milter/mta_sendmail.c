@@ -245,6 +245,8 @@ static int check_classes(struct mta_ctx *c, struct sm_cf *cf)
         for (size_t j = 0; j < cf->class_r.n && !found[i]; j++)
             found[i] = mta_pattern_match(cf->class_r.v[j], keys[i], true);
     snprintf(what, sizeof what, "%s: class R", cf->path);
+    mta_list_unique(&cf->class_r);
+    mta_list_unique(&cf->class_w);
     mta_report_coverage(c, what, keys, found, n, "Relaying denied");
     for (size_t j = 0; j < cf->class_r.n; j++) {
         bool known = false;

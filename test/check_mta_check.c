@@ -255,6 +255,21 @@ START_TEST(test_list_words)
 }
 END_TEST
 
+START_TEST(test_list_unique)
+{
+    struct mta_list l = {0};
+    char out[512];
+
+    mta_list_unique(&l); /* empty: nothing to do */
+    ck_assert_int_eq(
+        mta_list_split("b.example A.example a.example b.example a.EXAMPLE c", false, &l), 0);
+    mta_list_unique(&l);
+    joined(&l, out, sizeof out);
+    ck_assert_str_eq(out, "A.example|b.example|c");
+    mta_list_free(&l);
+}
+END_TEST
+
 static const struct {
     const char *pat, *name;
     bool parent, match;
@@ -496,6 +511,7 @@ static Suite *mta_suite(void)
     tc = tcase_create("lists");
     tcase_add_loop_test(tc, test_list_split, 0, N(split_cases));
     tcase_add_test(tc, test_list_words);
+    tcase_add_test(tc, test_list_unique);
     tcase_add_loop_test(tc, test_pattern, 0, N(pattern_cases));
     tcase_add_loop_test(tc, test_netstring, 0, N(net_cases));
     suite_add_tcase(s, tc);
