@@ -18,6 +18,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
+struct config;
+
 /* Exit statuses of -C: no error found, errors found, could not check. */
 enum { MTA_EXIT_OK = 0, MTA_EXIT_ERRORS = 1, MTA_EXIT_CANNOT = 2 };
 
@@ -96,12 +98,12 @@ void mta_ctx_free_domains(struct mta_ctx *c);
 int mta_check_target(const char *arg, const char **where);
 
 /*
- * mta_check_run - the whole -C run: load the configuration at conf_path
- * (sources read, like -D), check the MTA named by arg, print the report to
- * out and a summary line at its end; problems that stop the check go to
- * stderr.  Returns MTA_EXIT_OK, MTA_EXIT_ERRORS or MTA_EXIT_CANNOT.
+ * mta_check_run - the whole -C run for cfg (loaded by the caller, sources
+ * read, like -D): check the MTA named by arg, print the report to out and
+ * a summary line at its end; problems that stop the check go to stderr.
+ * Returns MTA_EXIT_OK, MTA_EXIT_ERRORS or MTA_EXIT_CANNOT.
  */
-int mta_check_run(const char *conf_path, const char *arg, FILE *out);
+int mta_check_run(const struct config *cfg, const char *arg, FILE *out);
 
 /* The two checks; each returns MTA_EXIT_CANNOT (after a message on
  * stderr) when the MTA's configuration cannot be read, else 0; findings go

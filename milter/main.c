@@ -201,6 +201,19 @@ out:
     return status;
 }
 
+/* -C: a configuration that cannot be loaded leaves nothing to check (2). */
+static int run_mta(const char *path, const char *mta)
+{
+    struct config *cfg = load(path, false);
+    int status;
+
+    if (cfg == NULL)
+        return EXIT_USAGE;
+    status = mta_check_run(cfg, mta, stdout);
+    config_free(cfg);
+    return status;
+}
+
 int main(int argc, char **argv)
 {
     struct daemon_options opt = {.config_path = HOSTED_MILTER_CONF};
@@ -284,7 +297,7 @@ int main(int argc, char **argv)
     case MODE_DOMAINS:
         return run_domains(opt.config_path);
     case MODE_MTA:
-        return mta_check_run(opt.config_path, mta, stdout);
+        return run_mta(opt.config_path, mta);
     case MODE_RUN:
         break;
     }

@@ -16,7 +16,6 @@
 
 #include "addr.h"
 #include "config.h"
-#include "diag.h"
 #include "table.h"
 #include "util.h"
 
@@ -199,38 +198,19 @@ int mta_check_target(const char *arg, const char **where)
     return 0;
 }
 
-static struct config *load_config(const char *path)
-{
-    struct diag *d = diag_new();
-    struct config *cfg = NULL;
-
-    if (d == NULL)
-        return NULL;
-    cfg = config_load(path, d);
-    for (size_t i = 0; i < diag_size(d); i++)
-        if (cfg == NULL || diag_level_at(d, i) == DIAG_ERROR)
-            fprintf(stderr, "%s\n", diag_text(d, i));
-    if (cfg == NULL && diag_count(d, DIAG_ERROR) == 0)
-        fprintf(stderr, "%s: cannot load the configuration (out of memory?)\n", path);
-    diag_free(d);
-    return cfg;
-}
-
 static const char *plural(unsigned n, const char *one, const char *many)
 {
     return n == 1 ? one : many;
 }
 
-int mta_check_run(const char *conf_path, const char *arg, FILE *out)
+int mta_check_run(const struct config *cfg, const char *arg, FILE *out)
 {
-    struct mta_ctx c = {.rep = {.out = out}};
-    struct config *cfg;
+    struct mta_ctx c = {.rep = {.out = out}, .socket = cfg->socket};
     const char *where = NULL;
     int kind = mta_check_target(arg, &where), status = MTA_EXIT_CANNOT;
 
-    if (kind == 0 || (cfg = load_config(conf_path)) == NULL)
+    if (kind == 0)
         return MTA_EXIT_CANNOT;
-    c.socket = cfg->socket;
     for (size_t i = 0; i < table_domain_count(cfg->table); i++)
         if (mta_ctx_add_domain(&c, table_domain_at(cfg->table, i)->name) < 0) {
             fprintf(stderr, "hosted-milter: out of memory\n");
@@ -246,7 +226,6 @@ out:
     if (fflush(out) != 0)
         status = MTA_EXIT_CANNOT;
     mta_ctx_free_domains(&c);
-    config_free(cfg);
     return status;
 }
 

@@ -334,6 +334,13 @@ class PostfixCheck(unittest.TestCase):
         self.assertIn("postconf -c %s -x: postconf: fatal: open %s/main.cf" % (self.spool,
                                                                                self.spool), err)
 
+    def test_bad_configuration(self):
+        with open(self.conf, "w") as f:
+            f.write('socket = "nowhere"\n')
+        rc, out, err = self.postfix()
+        self.assertEqual((rc, out), (2, ""))
+        self.assertIn("must be unix:PATH, local:PATH, inet:PORT@HOST or inet6:PORT@HOST", err)
+
     def test_usage(self):
         rc, out, err = run(self.conf, "exim")
         self.assertEqual((rc, out), (2, ""))
