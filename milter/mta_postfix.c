@@ -15,6 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdint.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -262,6 +265,44 @@ static void check_socket_file(struct pf *p, const char *label, const char *path)
                  path);
 }
 
+/* An inet milter socket given as an address: something accepting there?
+ * (A host name is not resolved: the check does not depend on DNS.) */
+static void check_inet(struct pf *p, const char *label, const struct mta_sock *s)
+{
+    struct sockaddr_storage ss = {0};
+    struct sockaddr_in *in4 = (struct sockaddr_in *)&ss;
+    struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+    struct timeval tv = {2, 0};
+    char *end;
+    unsigned long port = strtoul(s->port, &end, 10);
+    socklen_t len;
+    int fd, ok;
+
+    if (*end != '\0' || port == 0 || port > 65535)
+        return;
+    if (inet_pton(AF_INET, s->host, &in4->sin_addr) == 1) {
+        in4->sin_family = AF_INET;
+        in4->sin_port = htons((uint16_t)port);
+        len = sizeof *in4;
+    } else if (inet_pton(AF_INET6, s->host, &in6->sin6_addr) == 1) {
+        in6->sin6_family = AF_INET6;
+        in6->sin6_port = htons((uint16_t)port);
+        len = sizeof *in6;
+    } else {
+        return;
+    }
+    fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    ok = fd >= 0 && setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) == 0 &&
+         connect(fd, (struct sockaddr *)&ss, len) == 0;
+    if (fd >= 0)
+        close(fd);
+    if (ok)
+        mta_ok(&p->c->rep, "%s: %s:%s accepts connections", label, s->host, s->port);
+    else
+        mta_warn(&p->c->rep, "%s: nothing accepts connections on %s:%s (is hosted-milter running?)",
+                 label, s->host, s->port);
+}
+
 /* ---- milters -------------------------------------------------------------- */
 
 /* One smtpd_milters element: its spec and its own default_action. */
@@ -348,8 +389,10 @@ static int check_milters(struct pf *p, const struct service *s, const char *para
                     mta_ok(r, "%s: %s is this configuration's socket (%s: %s)", label, spec,
                            s->chrooted ? "chrooted" : "not chrooted", seen);
                     check_socket_file(p, label, seen);
-                } else
+                } else {
                     mta_ok(r, "%s: %s is this configuration's socket", label, spec);
+                    check_inet(p, label, &theirs);
+                }
             } else if (theirs.kind == MTA_SOCK_UNIX && theirs.path[0] == '/' && s->chrooted &&
                        mta_sock_same(&ours, &theirs)) {
                 trap = true;

@@ -206,14 +206,24 @@ class PostfixCheck(unittest.TestCase):
                               "configuration's socket unix:%s (mail is not filtered)" % self.sock, 1)
 
     def test_inet_socket(self):
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(4)
+        port = listener.getsockname()[1]
         with open(self.conf, "w") as f:
-            f.write(CONF.format(sock="x").replace('"unix:x"', '"inet:10025@127.0.0.1"'))
-        self.assertFinding(self.postfix(smtpd_milters="inet:127.0.0.1:10025"),
-                           "ok: smtp/inet: smtpd_milters: inet:127.0.0.1:10025 is this "
-                           "configuration's socket", 0)
-        self.assertFinding(self.postfix(smtpd_milters="inet:127.0.0.1:10026"),
+            f.write(CONF.format(sock="x").replace('"unix:x"', '"inet:%d@127.0.0.1"' % port))
+        r = self.postfix(smtpd_milters="inet:127.0.0.1:%d" % port)
+        self.assertFinding(r, "ok: smtp/inet: smtpd_milters: inet:127.0.0.1:%d is this "
+                              "configuration's socket" % port, 0)
+        self.assertFinding(r, "ok: smtp/inet: smtpd_milters: 127.0.0.1:%d accepts connections"
+                           % port, 0)
+        listener.close()
+        self.assertFinding(self.postfix(smtpd_milters="inet:127.0.0.1:%d" % port),
+                           "warning: smtp/inet: smtpd_milters: nothing accepts connections on "
+                           "127.0.0.1:%d (is hosted-milter running?)" % port, 0)
+        self.assertFinding(self.postfix(smtpd_milters="inet:127.0.0.1:%d" % (port ^ 1)),
                            "error: smtp/inet: smtpd_milters: no milter is this configuration's "
-                           "socket inet:10025@127.0.0.1 (mail is not filtered)", 1)
+                           "socket inet:%d@127.0.0.1 (mail is not filtered)" % port, 1)
 
     def test_not_last(self):
         r = self.postfix(smtpd_milters="unix:hosted-milter/hm.sock, inet:127.0.0.1:9999")
