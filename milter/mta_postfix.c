@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "mta_postfix_impl.h"
+#include "util.h"
 
 /* The main.cf parameters the check reads (postconf -x: expanded). */
 enum {
@@ -78,9 +79,15 @@ static char *postconf(struct pf *p, int slot, const char *opt, bool with_names)
         argv[4 + i] = param_names[i];
     rc = pf_run(argv, NULL, &p->text[slot], &err);
     if (rc != 0 && p->text[slot] != NULL) {
-        err[strcspn(err, "\n")] = '\0';
+        /* the line that says why (postconf warns before its fatal line) */
+        char *why = strstr(err, "fatal:"), shown[1024];
+        while (why != NULL && why > err && why[-1] != '\n')
+            why--;
+        why = why != NULL ? why : err;
+        why[strcspn(why, "\n")] = '\0';
+        util_escape(shown, sizeof shown, why, strlen(why));
         fprintf(stderr, "hosted-milter: postconf -c %s %s: %s\n", p->env.config_dir, opt,
-                err[0] != '\0' ? err : "failed");
+                shown[0] != '\0' ? shown : "failed");
         free(p->text[slot]);
         p->text[slot] = NULL;
     } else if (p->text[slot] == NULL) {
