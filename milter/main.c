@@ -1,7 +1,8 @@
 /*
  * main.c - the hosted-milter command line: run the milter (daemon.c), or
  * check the configuration (-t), query addresses (-q), list the hosted
- * domains (-D), print the version (-V) or the usage (-h).
+ * domains (-D), check the MTA's side (-C), print the version (-V) or the
+ * usage (-h).
  *
  * Owns option parsing and the output formats of -t, -q and -D; the only
  * place that decides exit statuses (0 ok, 1 configuration or run failure,
@@ -18,6 +19,7 @@
 #include "diag.h"
 #include "hosted_domains.h"
 #include "log.h"
+#include "mta_check.h"
 #include "policy.h"
 #include "table.h"
 
@@ -30,7 +32,7 @@
 
 enum { EXIT_USAGE = 2 };
 
-enum mode { MODE_RUN, MODE_CHECK, MODE_QUERY, MODE_DOMAINS };
+enum mode { MODE_RUN, MODE_CHECK, MODE_QUERY, MODE_DOMAINS, MODE_MTA };
 
 static void usage(FILE *out)
 {
@@ -39,6 +41,7 @@ static void usage(FILE *out)
             "       hosted-milter [-c FILE] -t\n"
             "       hosted-milter [-c FILE] -q ADDRESS...\n"
             "       hosted-milter [-c FILE] -D\n"
+            "       hosted-milter [-c FILE] -C postfix[:CONFIG_DIR] | sendmail[:CF_FILE]\n"
             "       hosted-milter -V | -h\n"
             "\n"
             "Recipient policy milter for hosted domains (Postfix, Sendmail).\n"
@@ -60,6 +63,11 @@ static void usage(FILE *out)
             "  -D          print the hosted domains, one per line, sorted, an IDN domain\n"
             "              in A-label and then U-label form (for Postfix relay_domains\n"
             "              or Sendmail's relay-domains file)\n"
+            "  -C MTA      check the MTA's configuration against this one: postfix\n"
+            "              (postconf -c CONFIG_DIR, default /etc/postfix) or sendmail\n"
+            "              (CF_FILE, default /etc/mail/sendmail.cf); one \"ok:\",\n"
+            "              \"warning:\" or \"error:\" line per finding; exit 0 with no\n"
+            "              error, 1 with errors, 2 when it cannot check\n"
             "  -V          print the version\n"
             "  -h          print this help\n"
             "\n"
@@ -178,15 +186,29 @@ static int run_domains(const char *path)
     return rc == 0 && fflush(stdout) == 0 ? 0 : 1;
 }
 
+/* -C: a configuration that cannot be loaded leaves nothing to check (2). */
+static int run_mta(const char *path, const char *mta)
+{
+    struct config *cfg = load(path, false);
+    int status;
+
+    if (cfg == NULL)
+        return EXIT_USAGE;
+    status = mta_check_run(cfg, mta, stdout);
+    config_free(cfg);
+    return status;
+}
+
 int main(int argc, char **argv)
 {
     struct daemon_options opt = {.config_path = HOSTED_MILTER_CONF};
     enum mode mode = MODE_RUN;
     int nmodes = 0, ch;
     bool run_options = false;
+    const char *mta = NULL;
 
     opterr = 0;
-    while ((ch = getopt(argc, argv, ":c:fvs:p:tqDVh")) != -1) {
+    while ((ch = getopt(argc, argv, ":c:fvs:p:tqDC:Vh")) != -1) {
         switch (ch) {
         case 'c':
             opt.config_path = optarg;
@@ -218,6 +240,11 @@ int main(int argc, char **argv)
             mode = MODE_DOMAINS;
             nmodes++;
             break;
+        case 'C':
+            mode = MODE_MTA;
+            mta = optarg;
+            nmodes++;
+            break;
         case 'V':
             printf("hosted-milter %s\n", HOSTED_MILTER_VERSION);
             return 0;
@@ -237,9 +264,11 @@ int main(int argc, char **argv)
         }
     }
     if (nmodes > 1)
-        return usage_error("-t, -q and -D exclude each other");
+        return usage_error("-t, -q, -D and -C exclude each other");
     if (mode != MODE_RUN && run_options)
         return usage_error("-f, -s and -p apply only when running the milter");
+    if (mode == MODE_MTA && mta_check_target(mta, &(const char *){NULL}) == 0)
+        return usage_error("-C: expected postfix[:CONFIG_DIR] or sendmail[:CF_FILE]");
     if (mode == MODE_QUERY && optind >= argc)
         return usage_error("-q needs at least one address");
     if (mode != MODE_QUERY && optind < argc)
@@ -252,6 +281,8 @@ int main(int argc, char **argv)
         return run_query(opt.config_path, argv + optind, argc - optind);
     case MODE_DOMAINS:
         return run_domains(opt.config_path);
+    case MODE_MTA:
+        return run_mta(opt.config_path, mta);
     case MODE_RUN:
         break;
     }

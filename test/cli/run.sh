@@ -292,6 +292,14 @@ usage_error "-q without address" -c "$T/t.conf" -q
 usage_error "two modes" -c "$T/t.conf" -t -D
 usage_error "stray argument" -c "$T/t.conf" -t extra
 usage_error "-s with -t" -c "$T/t.conf" -s unix:/x -t
+usage_error "-C unknown MTA" -c "$T/t.conf" -C exim
+usage_error "-C empty path" -c "$T/t.conf" -C postfix:
+usage_error "-C with -D" -c "$T/t.conf" -C postfix -D
+
+# -C that cannot read what it checks: 2, the reason on stderr, no report
+check "-C missing sendmail.cf" 2 "$T/empty" "" -- -c "$T/t.conf" -C "sendmail:$T/none.cf"
+stderr_has "-C missing sendmail.cf" "none.cf: cannot open"
+check "-C broken config" 2 "$T/empty" "" -- -c "$T/bad.conf" -C "sendmail:$T/none.cf"
 
 if [ "$failures" -ne 0 ]; then
     echo "$failures failure(s)"
