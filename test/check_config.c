@@ -1075,7 +1075,7 @@ START_TEST(test_shipped_config)
         dump(l.d);
     ck_assert_ptr_nonnull(l.c);
     ck_assert_uint_eq(diag_size(l.d), 0);
-    ck_assert_str_eq(l.c->socket, "unix:/run/hosted-milter/hosted-milter.sock");
+    ck_assert_str_eq(l.c->socket, "unix:/var/spool/postfix/hosted-milter/hosted-milter.sock");
     ck_assert_uint_ge(table_domain_count(l.c->table), 3);
     ck_assert_ptr_nonnull(lookup_domain(l.c, "example.net"));
     load_done(&l);

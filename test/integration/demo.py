@@ -4,9 +4,10 @@
 Owns the demo's wiring and what it tells the user; contrib/demo.sh installs
 and builds, then runs this.  It starts, under one temp dir:
   - a recording sink on a free loopback port (one JSON line per message),
-  - hosted-milter on the given configuration (through a two-line wrapper
-    that includes it and sets socket_mode = "0666", since Postfix's smtpd
-    runs as user postfix) with its socket in the temp dir,
+  - hosted-milter on the given configuration (through a wrapper that
+    includes it and sets socket_mode = "0666", since Postfix's smtpd runs
+    as user postfix, and user/group to the demo's own, since the service
+    user need not exist) with its socket and pid file in the temp dir,
   - a private Postfix on 127.0.0.1:2525 (or a free port) using that milter,
     relay_domains from `hosted-milter -D`, delivering everything to the sink,
 prints ready-to-paste swaks commands and where results and logs are, shows
@@ -16,7 +17,9 @@ what happened and exits 0 when the rewrite and the reject both worked.
 """
 
 import argparse
+import grp
 import os
+import pwd
 import shutil
 import signal
 import sys
@@ -107,9 +110,16 @@ def main(argv=None):
         sink = sinkmod.Sink(log_path=os.path.join(root, "sink.jsonl"),
                             on_record=None if args.check else show_record).start()
         wrapper = os.path.join(root, "demo.conf")
+        # The shipped configuration drops privileges to the service user
+        # hosted-milter, which a development machine need not have: the
+        # demo's milter stays the user the demo runs as (socket and pid
+        # file are moved into the temp dir by -s and -p).
+        me = pwd.getpwuid(os.geteuid()).pw_name
+        my_group = grp.getgrgid(os.getegid()).gr_name
         with open(wrapper, "w") as f:
             f.write('# demo wrapper: the real configuration, plus a socket Postfix can use\n'
-                    'include("%s")\nsocket_mode = "0666"\n' % os.path.abspath(args.conf))
+                    'include("%s")\nsocket_mode = "0666"\nuser = "%s"\ngroup = "%s"\n'
+                    % (os.path.abspath(args.conf), me, my_group))
         milter = milter_process.MilterProcess(args.milter, wrapper, root)
         milter.start()
         domains = milter.domains()
