@@ -212,6 +212,7 @@ start_milter() {
     pre=$(sed -n 's/^ExecStartPre=//p' "$u")
     start=$(sed -n 's/^ExecStart=//p' "$u")
     run_as="setpriv --reuid=$user --regid=$group --clear-groups"
+    # word splitting wanted: the unit's command lines hold no quotes
     in_root $run_as $pre >"$T/pre.out" 2>&1 || {
         cat "$T/pre.out"
         fail "$1: ExecStartPre ($pre)"
@@ -248,10 +249,10 @@ cat >"$T/smtp.py" <<'EOF'
 import json, smtplib, subprocess, sys, time
 
 port, root = int(sys.argv[1]), sys.argv[2]
-deadline = time.monotonic() + 30
+deadline = time.monotonic() + 90
 while True:
     try:
-        s = smtplib.SMTP("127.0.0.1", port, timeout=30)
+        s = smtplib.SMTP("127.0.0.1", port, timeout=120)
         break
     except OSError:
         if time.monotonic() > deadline:
@@ -268,7 +269,7 @@ print("DATA:", code, text.decode())
 s.quit()
 ok = unknown[0] == 550 and known[0] == 250 and code == 250
 # The queued message's recipients (defer_transports keeps it there).
-deadline = time.monotonic() + 30
+deadline = time.monotonic() + 90
 rcpts = []
 while time.monotonic() < deadline:
     out = subprocess.run(["chroot", root, "postqueue", "-j"], capture_output=True, text=True).stdout
