@@ -9,7 +9,7 @@
 # postmaster@ (rewritten) and to an unknown address (refused); an upgrade
 # to a rebuilt package with another default configuration (the edited one
 # stays), remove, purge (nothing of ours left, Postfix's main.cf untouched),
-# and install again.
+# install again; and Postfix installed after the package (the trigger).
 # Usage: run.sh SOURCE-DIR BUILD-DIR.  Exit 0 pass, 1 fail, 77 skip (not
 # root, or mmdebstrap/lintian/systemd-analyze/dpkg-shlibdeps missing).
 # The bookworm root is cached as BUILD-DIR/package-test/bookworm.tar.
@@ -356,6 +356,27 @@ if in_root sh -c "cd /tmp && apt-get install -y ./$debname" >"$T/again.log" 2>&1
 else
     cat "$T/again.log"
     fail "install again"
+fi
+
+# --- Postfix installed after the package: the file trigger makes the directory --
+in_root apt-get purge -y hosted-milter postfix >"$T/purge2.log" 2>&1 || {
+    cat "$T/purge2.log"
+    fail "apt-get purge hosted-milter postfix"
+}
+if in_root sh -c "cd /tmp && apt-get install -y --no-install-recommends ./$debname" >"$T/alone.log" 2>&1 &&
+    grep -q "Postfix is not installed (yet)" "$T/alone.log"; then
+    ok "installed without Postfix: says the socket directory comes with it"
+else
+    cat "$T/alone.log"
+    fail "install without Postfix"
+fi
+if in_root apt-get install -y postfix >"$T/later.log" 2>&1; then
+    grep -q "Processing triggers for hosted-milter" "$T/later.log" ||
+        fail "installing Postfix later did not trigger hosted-milter"
+    check_state "Postfix installed later"
+else
+    cat "$T/later.log"
+    fail "apt-get install postfix (later)"
 fi
 
 if [ "$failures" -ne 0 ]; then
