@@ -15,6 +15,8 @@
 # there is none), and a server the install still left running (a cluster
 # created by postgresql's postinst, mariadbd) is stopped by its pid file.
 # postfix-pgsql and postfix-mysql are for the Postfix oracle of those tests.
+# dpkg-dev (dpkg-shlibdeps), lintian, mmdebstrap and systemd (systemd-analyze)
+# are for the Debian package and its test (contrib/build-deb.sh, test/package).
 set -euo pipefail
 
 # The Sendmail suite fetches Sendmail, m4 and the libraries missing here
@@ -25,7 +27,8 @@ packages=(build-essential cmake pkg-config libmilter-dev libconfuse-dev libidn2-
           clang libclang-rt-dev valgrind
           slapd ldap-utils libldap-dev
           libpq-dev libmariadb-dev
-          postgresql mariadb-server postfix-pgsql postfix-mysql)
+          postgresql mariadb-server postfix-pgsql postfix-mysql
+          dpkg-dev lintian mmdebstrap systemd)
 missing=()
 for p in "${packages[@]}"; do
     [ "$p" = unshare ] && { command -v unshare >/dev/null || missing+=(util-linux); continue; }

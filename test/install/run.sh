@@ -3,7 +3,9 @@
 # where hosted-milter(8) says they are, the installed binary checking the
 # installed configuration, a second install that keeps an edited
 # configuration, and both man pages rendered by groff and man without a
-# warning (that part is skipped, with a note, when groff/man are absent).
+# warning (that part is skipped, with a note, when groff/man are absent);
+# the configured paths named in the script and the man pages, and an install
+# under another prefix refused.
 # Usage: run.sh BUILD-DIR SOURCE-DIR SBINDIR SYSCONFDIR MANDIR DOCDIR
 # (the last four absolute, as configured; ctest passes them).
 set -u
@@ -77,6 +79,16 @@ else
     ok "systemd unit names $SBINDIR and $CONF"
 fi
 
+# The script and the man pages name the configured paths too.
+script=$D$DOCDIR/update-relay-domains.sh
+grep -qx "conf=$CONF" "$script" || fail "update-relay-domains.sh: default configuration is not $CONF"
+grep -qF "milter=\${HOSTED_MILTER:-$SBINDIR/hosted-milter}" "$script" ||
+    fail "update-relay-domains.sh: default milter is not $SBINDIR/hosted-milter"
+for page in "$MANDIR/man8/hosted-milter.8" "$MANDIR/man5/hosted-milter.conf.5"; do
+    grep -qF "$CONF" "$D$page" || fail "$page does not name $CONF"
+done
+ok "update-relay-domains.sh and the man pages name $CONF"
+
 # The installed binary accepts the installed configuration.
 if out=$("$D$SBINDIR/hosted-milter" -c "$D$CONF" -t 2>&1); then
     ok "installed hosted-milter -t: $out"
@@ -96,6 +108,19 @@ fi
 grep -q "Keeping existing" "$T/install.log" || fail "second install did not say it kept $CONF"
 cmp -s "$SRC/etc/hosted-milter.conf" "$D$DOCDIR/hosted-milter.conf.example" ||
     fail "second install: the example is not the shipped one"
+
+# --- another prefix at install time: refused before copying anything ------------
+other=$T/other
+if DESTDIR=$other cmake --install "$BUILD" --prefix /opt/elsewhere >"$T/prefix.log" 2>&1; then
+    fail "cmake --install --prefix /opt/elsewhere was not refused"
+elif ! tr -s '\n ' '  ' <"$T/prefix.log" | grep -q "configure with -DCMAKE_INSTALL_PREFIX=/opt/elsewhere"; then
+    fail "cmake --install --prefix /opt/elsewhere: no advice to configure with it"
+    cat "$T/prefix.log"
+elif [ -n "$(find "$other" -type f 2>/dev/null)" ]; then
+    fail "cmake --install --prefix /opt/elsewhere copied files before refusing"
+else
+    ok "cmake --install --prefix /opt/elsewhere refused, nothing copied"
+fi
 
 # --- man pages -----------------------------------------------------------------
 for page in "$MANDIR/man8/hosted-milter.8" "$MANDIR/man5/hosted-milter.conf.5"; do
