@@ -8,7 +8,7 @@ contrib/postfix/main.cf.snippet's active lines (smtpd_milters,
 milter_default_action, milter_protocol), and hosted-milter on the shipped
 etc/hosted-milter.conf: its socket where the shipped `socket` names it,
 moved from /var/spool/postfix into the instance's queue directory (the
-directory group postfix, 0750, as ADMIN.md says), socket_group and
+directory group postfix, 2750, as ADMIN.md says), socket_group and
 socket_mode as shipped.  Only user and group are overridden (the service
 user hosted-milter need not exist on a test machine).
 
@@ -95,7 +95,7 @@ class ShippedPair(unittest.TestCase):
         sockdir = os.path.join(cls.mta.spool, os.path.dirname(cls.rel))
         os.makedirs(sockdir)
         os.chown(sockdir, 0, grp.getgrnam("postfix").gr_gid)
-        os.chmod(sockdir, 0o750)
+        os.chmod(sockdir, 0o2750)
         cls.milter.socket = os.path.join(cls.mta.spool, cls.rel)
         cls.milter.start()
         cls.mta.start()
