@@ -12,6 +12,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <time.h>
 
 #include "diag.h"
 #include "log.h" /* enum log_level */
@@ -24,11 +25,12 @@ struct config_sources;
  * about it after parsing: a reload that changes it, a user that does not
  * exist); NULL when no file sets it and the default applies. */
 struct config_where {
-    char *socket, *user, *group, *pidfile, *socket_mode, *socket_group, *timeout;
+    char *socket, *user, *group, *pidfile, *socket_mode, *socket_group, *timeout, *metrics;
 };
 
 struct config {
-    char *path; /* the file it was loaded from */
+    char *path;       /* the file it was loaded from */
+    time_t loaded_at; /* when (the metrics show it for the live one) */
     /* daemon settings (read at start; a reload that changes them warns) */
     char *socket;         /* libmilter connection spec */
     char *user;           /* drop privileges to this user; NULL: stay */
@@ -37,6 +39,7 @@ struct config {
     unsigned socket_mode; /* permission bits of a unix socket */
     char *socket_group;   /* group of a unix socket; NULL: unchanged */
     unsigned timeout;     /* libmilter I/O timeout, seconds */
+    char *metrics;        /* the metrics server's address (metrics_addr.h); NULL: off */
     struct config_where where;
     /* behaviour (may change at reload) */
     enum log_level log_level;

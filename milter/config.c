@@ -21,11 +21,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "addr.h"
 #include "config_lex.h"
 #include "config_sections.h"
 #include "config_sources.h"
+#include "metrics_addr.h"
 #include "table.h"
 #include "util.h"
 #include "validate.h"
@@ -47,6 +49,7 @@ static const struct {
     {"socket_mode", offsetof(struct config_where, socket_mode)},
     {"socket_group", offsetof(struct config_where, socket_group)},
     {"timeout", offsetof(struct config_where, timeout)},
+    {"metrics", offsetof(struct config_where, metrics)},
 };
 #define NWHERE (sizeof(where_fields) / sizeof(where_fields[0]))
 
@@ -129,6 +132,19 @@ static int parse_socket(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *res
         cfg_error(cfg,
                   "%s \"%s\": must be unix:PATH, local:PATH, inet:PORT@HOST or inet6:PORT@HOST",
                   opt->name, value);
+    note_where(cfg, opt);
+    *(const char **)result = value;
+    return 0;
+}
+
+/* parse_metrics - where the metrics server listens (metrics_addr.h). */
+static int parse_metrics(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
+{
+    struct metrics_addr a;
+    const char *why = metrics_addr_parse(value, &a);
+
+    if (why != NULL)
+        cfg_error(cfg, "%s \"%s\": %s", opt->name, value, why);
     note_where(cfg, opt);
     *(const char **)result = value;
     return 0;
@@ -278,6 +294,7 @@ static int fill_settings(struct load *ld, cfg_t *cfg, struct config *conf)
         {"group", offsetof(struct config, group)},
         {"pidfile", offsetof(struct config, pidfile)},
         {"socket_group", offsetof(struct config, socket_group)},
+        {"metrics", offsetof(struct config, metrics)},
     };
 
     if ((conf->path = strdup(config_lex_file(ld->lex, 0))) == NULL)
@@ -421,6 +438,7 @@ static int parse(struct load *ld)
         CFG_STR_CB("socket_group", 0, CFGF_NONE, parse_nonempty),
         CFG_STR_CB("socket_mode", DEFAULT_SOCKET_MODE, CFGF_NONE, parse_socket_mode),
         CFG_RANGE("timeout", DEFAULT_TIMEOUT, 1, 86400),
+        CFG_STR_CB("metrics", 0, CFGF_NONE, parse_metrics),
         CFG_INT_CB("log_level", LOG_LEVEL_INFO, CFGF_NONE, parse_log_level),
         CFG_BOOL("dry_run", cfg_false, CFGF_NONE),
         CFG_RANGE("max_depth", TABLE_DEFAULT_MAX_DEPTH, 1, 1000),
@@ -530,6 +548,8 @@ out:
     if (ld.conf->table == NULL) {
         config_free(ld.conf);
         ld.conf = NULL;
+    } else {
+        ld.conf->loaded_at = time(NULL);
     }
     return ld.conf;
 }
@@ -591,6 +611,7 @@ void config_free(struct config *c)
     free(c->group);
     free(c->pidfile);
     free(c->socket_group);
+    free(c->metrics);
     for (size_t i = 0; i < NWHERE; i++)
         free(*(char **)((char *)&c->where + where_fields[i].off));
     table_unref(c->table);
