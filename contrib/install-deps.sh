@@ -13,6 +13,9 @@
 # there is none), and a server the install still left running (a cluster
 # created by postgresql's postinst, mariadbd) is stopped by its pid file.
 # postfix-pgsql and postfix-mysql are for the Postfix oracle of those tests.
+# libmicrohttpd-dev serves the metrics; prometheus brings promtool and the
+# server the metrics test runs privately (its own service is not started,
+# as above).
 set -euo pipefail
 
 # The Sendmail suite fetches Sendmail, m4 and the libraries missing here
@@ -23,6 +26,7 @@ packages=(build-essential cmake pkg-config libmilter-dev libconfuse-dev libidn2-
           clang libclang-rt-dev valgrind
           slapd ldap-utils libldap-dev
           libpq-dev libmariadb-dev
+          libmicrohttpd-dev prometheus
           postgresql mariadb-server postfix-pgsql postfix-mysql)
 missing=()
 for p in "${packages[@]}"; do

@@ -71,6 +71,7 @@ struct metrics_counters {
     uint64_t edits[METRICS_EDIT_COUNT];
     uint64_t tempfails[METRICS_TEMPFAIL_COUNT];
     uint64_t reloads[METRICS_RELOAD_COUNT];
+    bool last_reload_failed; /* the last reload's result (false before the first) */
 };
 
 /* metrics_counters_read - the counters now into *out. */

@@ -36,6 +36,9 @@ struct stripe {
 /* Zero-initialised static atomics are valid (C11 7.17.2.1). */
 static struct stripe stripes[NSTRIPES];
 static atomic_uint next_stripe;
+/* The result of the last reload (an alert wants "failing now", which
+ * counters only give by comparing rates). */
+static atomic_bool last_reload_failed;
 /* This thread's stripe, chosen round-robin at its first count. */
 static _Thread_local struct stripe *my_stripe;
 
@@ -81,8 +84,10 @@ void metrics_tempfail(enum metrics_tempfail cause)
 
 void metrics_reload(enum metrics_reload result)
 {
-    if ((unsigned)result < METRICS_RELOAD_COUNT)
+    if ((unsigned)result < METRICS_RELOAD_COUNT) {
         add(C_RELOADS + (unsigned)result, 1);
+        atomic_store(&last_reload_failed, result == METRICS_RELOAD_FAILURE);
+    }
 }
 
 static uint64_t sum(unsigned counter)
@@ -108,6 +113,7 @@ void metrics_counters_read(struct metrics_counters *out)
         out->tempfails[i] = sum(C_TEMPFAILS + i);
     for (unsigned i = 0; i < METRICS_RELOAD_COUNT; i++)
         out->reloads[i] = sum(C_RELOADS + i);
+    out->last_reload_failed = atomic_load(&last_reload_failed);
 }
 
 const char *metrics_edit_name(enum metrics_edit kind)

@@ -84,6 +84,10 @@ static void counters(struct out *o, const struct metrics_counters *c)
     for (unsigned i = 0; i < METRICS_RELOAD_COUNT; i++)
         put(o, "hosted_milter_reloads_total{result=\"%s\"} %" PRIu64 "\n",
             metrics_reload_name((enum metrics_reload)i), c->reloads[i]);
+    family(o, "hosted_milter_last_reload_successful", "gauge",
+           "Whether the last reload succeeded (1 before the first); while 0 the table "
+           "loaded before keeps serving.");
+    put(o, "hosted_milter_last_reload_successful %d\n", c->last_reload_failed ? 0 : 1);
 }
 
 static void table(struct out *o, const struct metrics_view *v)
