@@ -17,6 +17,9 @@ hosted-milter.rules.yml loaded.  All stopped by PID whatever happens.
                 caused (N messages: exactly +N), up == 1; a broken reload
                 puts HostedMilterReloadFailing in pending, a good one
                 clears it
+  source        (MetricsSource, a private slapd, no MTA) a directory
+                source's up / entries / last read / last error before,
+                during and after slapd is down
   misbehaving   a hundred clients at once -- idle, half a request, an
                 oversize URL or header, garbage, POSTs -- while mail flows:
                 every recipient still resolved right, the milter alive,
@@ -36,16 +39,20 @@ import sys
 import tempfile
 import threading
 import time
+import unittest
 import urllib.error
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import cases  # noqa: E402
+import ldap_data  # noqa: E402
 import postfix_instance  # noqa: E402
 import prometheus_instance  # noqa: E402
+import slapd_instance  # noqa: E402
 import smtp_client  # noqa: E402
 import suite_common  # noqa: E402
+import test_ldap  # noqa: E402
 import util  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -328,8 +335,67 @@ class Metrics(suite_common.EnvTestCase):
         self.assertNotRegex(log, r"AddressSanitizer|runtime error:|==\d+==ERROR")
 
 
+class MetricsSource(test_ldap.LdapCase):
+    """A directory source's metrics through an outage (a private slapd; no
+    MTA).  Skipped (not passed) without slapd."""
+
+    label = "metrics-source"
+
+    @classmethod
+    def setUpClass(cls):
+        ok, why = slapd_instance.available()
+        if not ok:
+            raise unittest.SkipTest(why)
+        super().setUpClass()
+
+    def scrape(self, port):
+        with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=5) as r:
+            return parse(r.read().decode("utf-8"))
+
+    def test_source_outage(self):
+        """up, entries and the times of the last read and the last error of
+        a source, before, during and after slapd is down"""
+        s = self.slapd(ldap_data.ad_tree())
+        port = util.free_port()
+        conf = test_ldap.ad_conf(s, self.dir_for("state")) + 'metrics = "127.0.0.1:%d"\n' % port
+        t0 = time.time()
+        m = self.milter(conf)
+        up, ok_at, err_at, entries = ('hosted_milter_source_%s{source="dir"}' % k for k in
+                                      ("up", "last_refresh_timestamp_seconds",
+                                       "last_error_timestamp_seconds", "entries"))
+        first = self.scrape(port)
+        self.assertEqual(first[up], 1)
+        self.assertGreater(first[entries], 0)
+        self.assertGreaterEqual(first[ok_at], int(t0))
+        self.assertEqual(first[err_at], 0)
+        s.stop()
+        ok, text = m.reload()
+        self.assertFalse(ok, text)
+        down = self.scrape(port)
+        self.assertEqual(down[up], 0)
+        self.assertEqual(down[entries], first[entries])   # its last good read
+        self.assertEqual(down[ok_at], first[ok_at])
+        self.assertGreaterEqual(down[err_at], first[ok_at])
+        self.assertEqual(down["hosted_milter_last_reload_successful"], 0)
+        self.assertEqual(down['hosted_milter_reloads_total{result="failure"}'], 1)
+        s.start()
+        ok, text = m.reload()
+        self.assertTrue(ok, text)
+        back = self.scrape(port)
+        self.assertEqual(back[up], 1)
+        self.assertEqual(back[entries], first[entries])
+        self.assertGreaterEqual(back[ok_at], down[err_at])
+        self.assertEqual(back[err_at], down[err_at])
+        self.assertEqual(back["hosted_milter_last_reload_successful"], 1)
+        ok_prom, out = prometheus_instance.promtool_check_metrics(
+            urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=5)
+            .read().decode("utf-8"))
+        self.assertTrue(ok_prom, out)
+
+
 def main(argv=None):
-    return suite_common.run_main(__doc__.splitlines()[1], [Metrics], available, argv)
+    return suite_common.run_main(__doc__.splitlines()[1], [Metrics, MetricsSource], available,
+                                 argv)
 
 
 if __name__ == "__main__":
