@@ -12,7 +12,8 @@ hosted-milter.rules.yml loaded.  All stopped by PID whatever happens.
                 deltas of every counter in a direct scrape
   promtool      `promtool check metrics` on a live scrape
   reloads       SIGUSR1 good / broken / good: reloads_total by result,
-                last_reload_successful, the table's load time
+                last_reload_successful, the table's load time; a changed
+                `metrics` warns and the old address keeps serving
   prometheus    Prometheus's query API returns the counters this test
                 caused (N messages: exactly +N), up == 1; a broken reload
                 puts HostedMilterReloadFailing in pending, a good one
@@ -220,6 +221,12 @@ class Metrics(suite_common.EnvTestCase):
         self.assertEqual(self.deltas(mid, bad),
                          {'hosted_milter_reloads_total{result="failure"}': 1,
                           "hosted_milter_last_reload_successful": -1})
+        # a new metrics address: a warning; the old one keeps serving
+        ok, text = self.reload(self.base_conf.replace(
+            "127.0.0.1:%d" % self.port, "127.0.0.1:%d" % util.free_port()))
+        self.assertTrue(ok, text)
+        self.assertIn("reload: metrics changed; it takes effect only after a restart", text)
+        self.assertEqual(self.scrape()["hosted_milter_last_reload_successful"], 1)
         ok, text = self.reload(self.base_conf)
         self.assertTrue(ok, text)
         self.assertEqual(self.scrape()["hosted_milter_last_reload_successful"], 1)
