@@ -17,6 +17,9 @@
 # postfix-pgsql and postfix-mysql are for the Postfix oracle of those tests.
 # dpkg-dev (dpkg-shlibdeps), lintian, mmdebstrap and systemd (systemd-analyze)
 # are for the Debian package and its test (contrib/build-deb.sh, test/package).
+# libmicrohttpd-dev serves the metrics; prometheus brings promtool and the
+# server the metrics test runs privately (its own service is not started,
+# as above).
 set -euo pipefail
 
 # The Sendmail suite fetches Sendmail, m4 and the libraries missing here
@@ -27,6 +30,7 @@ packages=(build-essential cmake pkg-config libmilter-dev libconfuse-dev libidn2-
           clang libclang-rt-dev valgrind
           slapd ldap-utils libldap-dev
           libpq-dev libmariadb-dev
+          libmicrohttpd-dev prometheus
           postgresql mariadb-server postfix-pgsql postfix-mysql
           dpkg-dev lintian mmdebstrap systemd)
 missing=()

@@ -12,6 +12,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <time.h>
 
 #include "diag.h"
 #include "log.h" /* enum log_level */
@@ -24,14 +25,16 @@ struct config_sources;
  * about it after parsing: a reload that changes it, a user that does not
  * exist); NULL when no file sets it and the default applies. */
 struct config_where {
-    char *socket, *user, *group, *pidfile, *socket_mode, *socket_group, *timeout, *socketmap;
+    char *socket, *user, *group, *pidfile, *socket_mode, *socket_group, *timeout, *socketmap,
+        *metrics;
 };
 
 /* The longest socketmap path: sun_path less its NUL on the BSDs (104). */
 #define CONFIG_SOCKETMAP_PATH_MAX 103
 
 struct config {
-    char *path; /* the file it was loaded from */
+    char *path;       /* the file it was loaded from */
+    time_t loaded_at; /* when (the metrics show it for the live one) */
     /* daemon settings (read at start; a reload that changes them warns) */
     char *socket;         /* libmilter connection spec */
     char *user;           /* drop privileges to this user; NULL: stay */
@@ -41,6 +44,7 @@ struct config {
     char *socket_group;   /* group of a unix socket; NULL: unchanged */
     unsigned timeout;     /* libmilter I/O timeout, seconds */
     char *socketmap;      /* the socketmap server's socket, "unix:/path"; NULL: none */
+    char *metrics;        /* the metrics server's address (metrics_addr.h); NULL: off */
     struct config_where where;
     /* behaviour (may change at reload) */
     enum log_level log_level;

@@ -25,6 +25,8 @@ enum policy_action {
     POLICY_TEMPFAIL, /* 450 4.1.1 (domain choice) or 451 4.3.0 (limit, error) */
     POLICY_PASS,     /* not ours: the MTA decides */
 };
+/* How many actions there are (the metrics count each; keep PASS last). */
+#define POLICY_ACTION_COUNT (POLICY_PASS + 1)
 
 /* The step that decided, for logs and -q debugging. */
 enum policy_rule {
@@ -43,6 +45,8 @@ enum policy_rule {
     RULE_NO_MEMORY,       /* tempfail: allocation failed */
     RULE_BAD_SYNTAX,      /* reject 5.1.3: malformed address in a hosted domain */
 };
+/* How many rules there are (the metrics count each; keep BAD_SYNTAX last). */
+#define POLICY_RULE_COUNT (RULE_BAD_SYNTAX + 1)
 
 struct policy_result {
     enum policy_action action;

@@ -21,11 +21,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "addr.h"
 #include "config_lex.h"
 #include "config_sections.h"
 #include "config_sources.h"
+#include "metrics_addr.h"
 #include "table.h"
 #include "util.h"
 #include "validate.h"
@@ -48,6 +50,7 @@ static const struct {
     {"socket_group", offsetof(struct config_where, socket_group)},
     {"timeout", offsetof(struct config_where, timeout)},
     {"socketmap", offsetof(struct config_where, socketmap)},
+    {"metrics", offsetof(struct config_where, metrics)},
 };
 #define NWHERE (sizeof(where_fields) / sizeof(where_fields[0]))
 
@@ -144,6 +147,19 @@ static int parse_socketmap(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *
     else if (strlen(value + 5) > CONFIG_SOCKETMAP_PATH_MAX)
         cfg_error(cfg, "%s: the path is longer than %d bytes", opt->name,
                   CONFIG_SOCKETMAP_PATH_MAX);
+    note_where(cfg, opt);
+    *(const char **)result = value;
+    return 0;
+}
+
+/* parse_metrics - where the metrics server listens (metrics_addr.h). */
+static int parse_metrics(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
+{
+    struct metrics_addr a;
+    const char *why = metrics_addr_parse(value, &a);
+
+    if (why != NULL)
+        cfg_error(cfg, "%s \"%s\": %s", opt->name, value, why);
     note_where(cfg, opt);
     *(const char **)result = value;
     return 0;
@@ -294,6 +310,7 @@ static int fill_settings(struct load *ld, cfg_t *cfg, struct config *conf)
         {"pidfile", offsetof(struct config, pidfile)},
         {"socket_group", offsetof(struct config, socket_group)},
         {"socketmap", offsetof(struct config, socketmap)},
+        {"metrics", offsetof(struct config, metrics)},
     };
 
     if ((conf->path = strdup(config_lex_file(ld->lex, 0))) == NULL)
@@ -438,6 +455,7 @@ static int parse(struct load *ld)
         CFG_STR_CB("socket_mode", DEFAULT_SOCKET_MODE, CFGF_NONE, parse_socket_mode),
         CFG_RANGE("timeout", DEFAULT_TIMEOUT, 1, 86400),
         CFG_STR_CB("socketmap", 0, CFGF_NONE, parse_socketmap),
+        CFG_STR_CB("metrics", 0, CFGF_NONE, parse_metrics),
         CFG_INT_CB("log_level", LOG_LEVEL_INFO, CFGF_NONE, parse_log_level),
         CFG_BOOL("dry_run", cfg_false, CFGF_NONE),
         CFG_RANGE("max_depth", TABLE_DEFAULT_MAX_DEPTH, 1, 1000),
@@ -547,6 +565,8 @@ out:
     if (ld.conf->table == NULL) {
         config_free(ld.conf);
         ld.conf = NULL;
+    } else {
+        ld.conf->loaded_at = time(NULL);
     }
     return ld.conf;
 }
@@ -609,6 +629,7 @@ void config_free(struct config *c)
     free(c->pidfile);
     free(c->socket_group);
     free(c->socketmap);
+    free(c->metrics);
     for (size_t i = 0; i < NWHERE; i++)
         free(*(char **)((char *)&c->where + where_fields[i].off));
     table_unref(c->table);

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "metrics.h"
 #include "snapshot.h"
 #include "util.h"
 
@@ -237,6 +238,7 @@ static struct source_records *fetch_one(struct config_build *cb, struct config_s
         return NULL;
     }
     rc = source_fetch(def, r, &data_errors, d);
+    metrics_source_read(def->title, rc == 0, rc == 0 ? source_records_count(r) : 0);
     if (at_start) { /* the reasons: errors when read, else warnings before the snapshot's */
         for (size_t k = 0; k < diag_size(d); k++)
             diag_add(cb->d, rc == 0 ? diag_level_at(d, k) : DIAG_WARNING, NULL, 0, "%s",

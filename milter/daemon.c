@@ -27,12 +27,14 @@
 #include "filter.h"
 #include "live.h"
 #include "log.h"
+#include "metrics.h"
+#include "metrics_http.h"
 #include "refresh.h"
 #include "socketmap.h"
 
 /* The settings that only take effect at start, as the file had them. */
 struct startup {
-    char *socket, *user, *group, *pidfile, *socket_group, *socketmap;
+    char *socket, *user, *group, *pidfile, *socket_group, *socketmap, *metrics;
     unsigned socket_mode, timeout;
 };
 
@@ -55,6 +57,7 @@ static void startup_free(struct startup *s)
     free(s->pidfile);
     free(s->socket_group);
     free(s->socketmap);
+    free(s->metrics);
     memset(s, 0, sizeof *s);
 }
 
@@ -68,6 +71,7 @@ static int startup_save(struct startup *s, const struct config *cfg)
     s->pidfile = dup_or_null(cfg->pidfile, &fail);
     s->socket_group = dup_or_null(cfg->socket_group, &fail);
     s->socketmap = dup_or_null(cfg->socketmap, &fail);
+    s->metrics = dup_or_null(cfg->metrics, &fail);
     s->socket_mode = cfg->socket_mode;
     s->timeout = cfg->timeout;
     if (fail)
@@ -108,6 +112,8 @@ static void warn_restart(const struct startup *s, const struct config *cfg)
         log_warning(fmt, where(cfg, w->timeout), "timeout");
     if (!same(s->socketmap, cfg->socketmap))
         log_warning(fmt, where(cfg, w->socketmap), "socketmap");
+    if (!same(s->metrics, cfg->metrics))
+        log_warning(fmt, where(cfg, w->metrics), "metrics");
 }
 
 /* The file system path of a unix socket spec, or NULL for inet. */
@@ -217,7 +223,9 @@ struct run {
     const struct daemon_options *opt;
     struct startup startup;
     struct refresher *refresher;
-    struct socketmap *socketmap; /* NULL: no `socketmap` setting */
+    struct socketmap *socketmap;  /* NULL: no `socketmap` setting */
+    struct metrics_http *metrics; /* NULL: metrics off */
+    double start_time;            /* for process_start_time_seconds */
     struct diag *d;
     struct config *cfg;   /* loaded, not yet live */
     struct live_ref *ref; /* held from going live until serving */
@@ -358,6 +366,39 @@ static int become_user(struct run *r)
     return drop_privileges(live_get(r->ref));
 }
 
+/* The metrics server's socket, as the user the daemon runs as (a unix
+ * socket is then that user's, who can remove it at the end); before
+ * detaching, so that an address in use fails the start visibly. */
+static int open_metrics(struct run *r)
+{
+    const struct config *cfg = live_get(r->ref);
+    char err[256];
+
+    if (cfg->metrics == NULL)
+        return 0;
+    if ((r->metrics = metrics_http_open(cfg->metrics, err, sizeof err)) == NULL) {
+        log_err("%s: %s", where(cfg, cfg->where.metrics), err);
+        return -1;
+    }
+    return 0;
+}
+
+/* Its thread, after detaching (a fork keeps no thread) and with the signal
+ * mask start_reloader set (libmicrohttpd's thread takes no signal). */
+static int start_metrics(struct run *r)
+{
+    char err[256];
+
+    if (r->metrics == NULL)
+        return 0;
+    if (metrics_http_start(r->metrics, r->start_time, err, sizeof err) < 0) {
+        log_err("%s", err);
+        return -1;
+    }
+    log_info("metrics on %s", live_get(r->ref)->metrics);
+    return 0;
+}
+
 /* Into the background unless foreground; stderr copies stop there. */
 static int detach(struct run *r)
 {
@@ -424,6 +465,7 @@ static void run_cleanup(struct run *r)
     const char *sockpath;
     struct stat st;
 
+    metrics_http_free(r->metrics);
     socketmap_free(r->socketmap);
     refresh_stop(r->refresher);
     live_release(r->ref);
@@ -439,6 +481,7 @@ static void run_cleanup(struct run *r)
     free(r->pidfile);
     startup_free(&r->startup);
     diag_free(r->d);
+    metrics_sources_clear();
     log_close();
 }
 
@@ -451,15 +494,17 @@ static int (*const start_steps[])(struct run *) = {
     open_socket,     /* libmilter's socket, its group and mode */
     open_socketmap,  /* the socketmap's socket, if set: the same group and mode */
     become_user,     /* user and group of the configuration */
+    open_metrics,    /* the metrics socket, if any, as that user */
     detach,          /* unless foreground */
     create_pidfile,  /* with the detached pid */
     start_reloader,  /* the SIGUSR1 thread */
     start_socketmap, /* the socketmap's thread */
+    start_metrics,   /* the metrics server's thread */
 };
 
 int daemon_run(const struct daemon_options *opt)
 {
-    struct run r = {.opt = opt};
+    struct run r = {.opt = opt, .start_time = metrics_now()};
     int status = 1;
     size_t i;
 

@@ -13,6 +13,7 @@
 
 #include "live.h"
 #include "log.h"
+#include "metrics.h"
 #include "policy.h"
 #include "rcpt_plan.h"
 
@@ -99,9 +100,11 @@ static void set_reply(SMFICTX *ctx, const char *qid, const char *status, const c
                     xcode);
 }
 
-/* A transient failure of ours: 451 4.3.0, for a RCPT or the message. */
-static sfsistat tempfail(SMFICTX *ctx, const char *qid)
+/* A transient failure of ours: 451 4.3.0, for a RCPT or the message;
+ * counted by cause. */
+static sfsistat tempfail(SMFICTX *ctx, const char *qid, enum metrics_tempfail cause)
 {
+    metrics_tempfail(cause);
     set_reply(ctx, qid, "451", "4.3.0",
               "Temporary failure in recipient processing, try again later");
     return SMFIS_TEMPFAIL;
@@ -161,13 +164,13 @@ static sfsistat on_envfrom(SMFICTX *ctx, char **argv)
         if ((c = conn_new()) == NULL || smfi_setpriv(ctx, c) != MI_SUCCESS) {
             conn_free(c);
             log_err("%s: out of memory for a new connection", queue_id(ctx, qbuf, sizeof qbuf));
-            return tempfail(ctx, queue_id(ctx, qbuf, sizeof qbuf));
+            return tempfail(ctx, queue_id(ctx, qbuf, sizeof qbuf), METRICS_TEMPFAIL_NO_MEMORY);
         }
     }
     conn_reset(c);
     if ((c->cfg = live_acquire()) == NULL) {
         log_err("%s: no configuration is loaded", queue_id(ctx, qbuf, sizeof qbuf));
-        return tempfail(ctx, queue_id(ctx, qbuf, sizeof qbuf));
+        return tempfail(ctx, queue_id(ctx, qbuf, sizeof qbuf), METRICS_TEMPFAIL_NO_CONFIG);
     }
     c->mta = rcpt_plan_mta(smfi_getsymval(ctx, v));
     return SMFIS_CONTINUE;
@@ -196,6 +199,8 @@ static sfsistat refuse(SMFICTX *ctx, struct conn *c, const char *qid, const char
     if (policy_format_reply(r, with_address, reply, sizeof reply) > prefix)
         text = reply + prefix;
     set_reply(ctx, qid, status, xstatus, text);
+    if (!reject)
+        metrics_tempfail(METRICS_TEMPFAIL_POLICY);
     return reject ? SMFIS_REJECT : SMFIS_TEMPFAIL;
 }
 
@@ -240,7 +245,7 @@ static sfsistat on_envrcpt(SMFICTX *ctx, char **argv)
     log_escape(rcpt, sizeof rcpt, argv[0], strlen(argv[0]));
     if (c == NULL || c->cfg == NULL) {
         log_err("%s: RCPT without MAIL state: rcpt=%s", qid, rcpt);
-        return tempfail(ctx, qid);
+        return tempfail(ctx, qid, METRICS_TEMPFAIL_PROTOCOL);
     }
     /* Recipients the MTA already refused (SMFIP_RCPT_REJ) are not ours. */
     if (mailer != NULL && strcmp(mailer, "error") == 0)
@@ -252,7 +257,9 @@ static sfsistat on_envrcpt(SMFICTX *ctx, char **argv)
     emulated = c->mta == RCPT_MTA_POSTFIX && mailer == NULL;
     cfg = live_get(c->cfg);
     r = &c->result;
-    switch (policy_resolve_rcpt(cfg->table, argv[0], mta_addr, r)) {
+    policy_resolve_rcpt(cfg->table, argv[0], mta_addr, r);
+    metrics_recipient(r->action, r->rule);
+    switch (r->action) {
     case POLICY_KEEP:
     case POLICY_PASS:
         log_debug("%s: %s: rcpt=%s rule=%s%s%s", qid, policy_action_name(r->action), rcpt,
@@ -260,13 +267,13 @@ static sfsistat on_envrcpt(SMFICTX *ctx, char **argv)
                   r->reason != NULL ? r->reason : "");
         if (rcpt_plan_keep(c->plan, r->address) < 0) {
             log_err("%s: tempfail: out of memory recording rcpt=%s", qid, rcpt);
-            rc = tempfail(ctx, qid);
+            rc = tempfail(ctx, qid, METRICS_TEMPFAIL_NO_MEMORY);
         }
         break;
     case POLICY_REWRITE:
         if ((targets = calloc(r->ntargets > 0 ? r->ntargets : 1, sizeof *targets)) == NULL) {
             log_err("%s: tempfail: out of memory recording rcpt=%s", qid, rcpt);
-            rc = tempfail(ctx, qid);
+            rc = tempfail(ctx, qid, METRICS_TEMPFAIL_NO_MEMORY);
             break;
         }
         for (size_t i = 0; i < r->ntargets; i++)
@@ -274,7 +281,7 @@ static sfsistat on_envrcpt(SMFICTX *ctx, char **argv)
         if (rcpt_plan_rewrite(c->plan, argv[0], r->address, argv + 1, policy_rule_name(r->rule),
                               targets, r->ntargets) < 0) {
             log_err("%s: tempfail: out of memory recording rcpt=%s", qid, rcpt);
-            rc = tempfail(ctx, qid);
+            rc = tempfail(ctx, qid, METRICS_TEMPFAIL_NO_MEMORY);
             break;
         }
         log_debug("%s: rewrite planned: rcpt=%s rule=%s targets=%zu", qid, rcpt,
@@ -350,12 +357,14 @@ static sfsistat apply_edits(SMFICTX *ctx, struct conn *c, const char *qid)
         log_escape(edit, sizeof edit, e->rcpt, strlen(e->rcpt));
         log_escape(args, sizeof args, par ? e->args : "", par ? strlen(e->args) : 0);
         log_debug("%s: %s(%s%s%s) -> %d", qid, call, edit, par ? ", " : "", args, ret);
+        if (ret == MI_SUCCESS)
+            metrics_edit(e->kind == RCPT_EDIT_ADD ? METRICS_EDIT_ADD : METRICS_EDIT_DELETE);
         if (ret != MI_SUCCESS) {
             const struct rcpt_rewrite *rw = rcpt_plan_rewrite_at(c->plan, e->rewrite);
             log_escape(rcpt, sizeof rcpt, rw->rcpt, strlen(rw->rcpt));
             log_err("%s: tempfail: %s(%s) failed for rcpt=%s; message deferred%s", qid, call, edit,
                     rcpt, e->kind == RCPT_EDIT_ADD ? ", nothing deleted" : "");
-            return tempfail(ctx, qid);
+            return tempfail(ctx, qid, METRICS_TEMPFAIL_EDIT);
         }
     }
     return SMFIS_CONTINUE;
@@ -372,6 +381,7 @@ static sfsistat on_eom(SMFICTX *ctx)
     if (c == NULL || c->cfg == NULL)
         return SMFIS_CONTINUE;
     cfg = live_get(c->cfg);
+    metrics_message();
     if (rcpt_plan_rewrite_count(c->plan) == 0)
         goto out;
     if (cfg->dry_run) {
@@ -380,11 +390,13 @@ static sfsistat on_eom(SMFICTX *ctx)
     }
     if (rcpt_plan_finish(c->plan, c->mta) < 0) {
         log_err("%s: tempfail: out of memory planning the recipient edits", qid);
-        rc = tempfail(ctx, qid);
+        rc = tempfail(ctx, qid, METRICS_TEMPFAIL_NO_MEMORY);
         goto out;
     }
-    if ((rc = apply_edits(ctx, c, qid)) == SMFIS_CONTINUE)
+    if ((rc = apply_edits(ctx, c, qid)) == SMFIS_CONTINUE) {
+        metrics_rewrites(rcpt_plan_rewrite_count(c->plan));
         log_rewrites(c->plan, qid, false);
+    }
 out:
     conn_reset(c);
     return rc;

@@ -80,6 +80,10 @@ static const char *const rule_text[] = {
     [RULE_NO_MEMORY] = "no_memory",
     [RULE_BAD_SYNTAX] = "bad_syntax",
 };
+_Static_assert(sizeof(rule_text) / sizeof(rule_text[0]) == POLICY_RULE_COUNT,
+               "a rule without a name (or POLICY_RULE_COUNT out of date)");
+_Static_assert(sizeof(status_text) / sizeof(status_text[0]) == POLICY_ACTION_COUNT,
+               "an action without a name (or POLICY_ACTION_COUNT out of date)");
 
 const char *policy_action_name(enum policy_action a)
 {

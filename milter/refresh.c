@@ -23,6 +23,7 @@
 #include "diag.h"
 #include "live.h"
 #include "log.h"
+#include "metrics.h"
 #include "source.h"
 
 /* A source serving its snapshot is tried again this often (seconds). */
@@ -109,17 +110,19 @@ void refresh_went_live(const struct config *cfg)
     diag_free(d);
 }
 
-/* One reload: why names its cause in the log ("SIGUSR1", "refresh", ...). */
+/* One reload: why names its cause in the log ("SIGUSR1", "refresh", ...);
+ * counted by result for the metrics. */
 static void reload(struct refresher *r, const char *why)
 {
     struct diag *d = diag_new();
     struct config *cfg = NULL;
+    enum metrics_reload result = METRICS_RELOAD_FAILURE;
 
     log_info("%s: reloading %s", why, r->o.config_path);
     r->last_load = now_ns();
     if (d == NULL) {
         log_err("reload failed, keeping the old configuration: out of memory");
-        return;
+        goto out;
     }
     if ((cfg = config_load(r->o.config_path, d)) == NULL) {
         refresh_log_diag(d);
@@ -136,11 +139,13 @@ static void reload(struct refresher *r, const char *why)
         log_err("reload failed, keeping the old configuration: out of memory");
         goto out;
     }
+    result = METRICS_RELOAD_SUCCESS;
     if (!r->o.verbose)
         log_set_level(cfg->log_level);
     refresh_log_summary("reloaded configuration", cfg);
     refresh_went_live(cfg);
 out:
+    metrics_reload(result);
     diag_free(d);
 }
 

@@ -185,6 +185,7 @@ START_TEST(test_defaults)
     ck_assert_ptr_null(l.c->group);
     ck_assert_ptr_null(l.c->pidfile);
     ck_assert_ptr_null(l.c->socket_group);
+    ck_assert_ptr_null(l.c->metrics); /* off by default */
     ck_assert_uint_eq(l.c->socket_mode, 0660);
     ck_assert_uint_eq(l.c->timeout, 300);
     ck_assert_ptr_null(l.c->socketmap);
@@ -225,10 +226,12 @@ START_TEST(test_every_option)
                   "log_level = debug\n"
                   "dry_run = true\n"
                   "max_depth = 7\n"
-                  "max_targets = 99\n");
+                  "max_targets = 99\n"
+                  "metrics = \"[::1]:9487\"\n");
     ck_assert_ptr_nonnull(l.c);
     ck_assert_uint_eq(diag_size(l.d), 0);
     ck_assert_str_eq(l.c->socket, "inet:8891@127.0.0.1");
+    ck_assert_str_eq(l.c->metrics, "[::1]:9487");
     ck_assert_str_eq(l.c->user, "milter");
     ck_assert_str_eq(l.c->group, "mail");
     ck_assert_str_eq(l.c->pidfile, "/run/hm.pid");
@@ -303,6 +306,11 @@ static const char *const accepted[] = {
     "roles = {}\n",
     "roles = { \"a.b-c+d\" }\n",
     "dry_run = off\n",
+    "metrics = \"127.0.0.1:9487\"\n",
+    "metrics = \"[::1]:9487\"\n",
+    "metrics = \"0.0.0.0:1\"\n",
+    "metrics = \"[2001:db8::1]:65535\"\n",
+    "metrics = \"unix:/run/hosted-milter/metrics.sock\"\n",
 };
 
 START_TEST(test_accepted_values)
@@ -320,6 +328,12 @@ END_TEST
 
 /* ------------------------------------------------------------------ */
 /* errors: one bad thing per row, and the exact message for it */
+
+/* 107 bytes after the '/': one more than a unix socket path holds */
+#define LONG_PATH                                                                                  \
+    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" \
+    "aa"                                                                                           \
+    "aaaaaaaaaaaaa"
 
 static const struct {
     const char *conf;
@@ -375,6 +389,44 @@ static const struct {
     {"max_targets = 0\n",
      "main.conf:1: max_targets \"0\": expected a whole number from 1 to 100000"},
     {"user = \"\"\n", "main.conf:1: user must not be empty"},
+    /* metrics: the address of the metrics server */
+    {"\nmetrics = \"9487\"\n",
+     "main.conf:2: metrics \"9487\": expected IPV4:PORT, [IPV6]:PORT or unix:/PATH"},
+    {"metrics = \"\"\n",
+     "main.conf:1: metrics \"\": expected IPV4:PORT, [IPV6]:PORT or unix:/PATH"},
+    {"metrics = \"localhost:9487\"\n",
+     "main.conf:1: metrics \"localhost:9487\": not a numeric IPv4 address (a host name is not "
+     "taken)"},
+    {"metrics = \"127.0.0.1:0\"\n",
+     "main.conf:1: metrics \"127.0.0.1:0\": the port must be a number from 1 to 65535"},
+    {"metrics = \"127.0.0.1:65536\"\n",
+     "main.conf:1: metrics \"127.0.0.1:65536\": the port must be a number from 1 to 65535"},
+    {"metrics = \"127.0.0.1:99999999999999999999\"\n",
+     "main.conf:1: metrics \"127.0.0.1:99999999999999999999\": the port must be a number from 1 "
+     "to 65535"},
+    {"metrics = \"127.0.0.1:+80\"\n",
+     "main.conf:1: metrics \"127.0.0.1:+80\": the port must be a number from 1 to 65535"},
+    {"metrics = \"127.0.0.1:\"\n",
+     "main.conf:1: metrics \"127.0.0.1:\": the port must be a number from 1 to 65535"},
+    {"metrics = \":9487\"\n",
+     "main.conf:1: metrics \":9487\": expected IPV4:PORT, [IPV6]:PORT or unix:/PATH"},
+    {"metrics = \"::1:9487\"\n",
+     "main.conf:1: metrics \"::1:9487\": an IPv6 address goes in brackets: [IPV6]:PORT"},
+    {"metrics = \"[::1]9487\"\n",
+     "main.conf:1: metrics \"[::1]9487\": expected IPV4:PORT, [IPV6]:PORT or unix:/PATH"},
+    {"metrics = \"[127.0.0.1]:9487\"\n",
+     "main.conf:1: metrics \"[127.0.0.1]:9487\": not a numeric IPv6 address"},
+    {"metrics = \"[::1\"\n",
+     "main.conf:1: metrics \"[::1\": expected IPV4:PORT, [IPV6]:PORT or unix:/PATH"},
+    {"metrics = \"unix:run/m.sock\"\n",
+     "main.conf:1: metrics \"unix:run/m.sock\": the unix socket path must be absolute"},
+    {"metrics = \"unix:\"\n",
+     "main.conf:1: metrics \"unix:\": the unix socket path must be absolute"},
+    {"metrics = \"unix:/" LONG_PATH "\"\n",
+     "main.conf:1: metrics \"unix:/" LONG_PATH "\": the unix socket path is longer than 107 bytes"},
+    {"metrics = \"http://127.0.0.1:9487/\"\n",
+     "main.conf:1: metrics \"http://127.0.0.1:9487/\": expected IPV4:PORT, [IPV6]:PORT or "
+     "unix:/PATH"},
     {"table = { \"\" }\n", "main.conf:1: table must not be empty"},
     /* recipient_delimiter */
     {"recipient_delimiter = \"+@\"\n",
@@ -1056,7 +1108,8 @@ START_TEST(test_setting_places)
     char want[600];
 
     write_file("inc.conf", "# c\n\nuser = \"nobody\"\ntimeout = 9\ntimeout = 10\n");
-    load_text(&l, "socket = \"unix:/x\"\n// c\ninclude(\"inc.conf\")\nsocket_mode = \"0600\"\n");
+    load_text(&l, "socket = \"unix:/x\"\n// c\ninclude(\"inc.conf\")\nsocket_mode = \"0600\"\n"
+                  "metrics = \"127.0.0.1:9487\"\n");
     if (l.c == NULL)
         dump(l.d);
     ck_assert_ptr_nonnull(l.c);
@@ -1064,6 +1117,8 @@ START_TEST(test_setting_places)
     ck_assert_str_eq(l.c->where.socket, want);
     snprintf(want, sizeof(want), "%s/main.conf:4", tmpdir);
     ck_assert_str_eq(l.c->where.socket_mode, want);
+    snprintf(want, sizeof(want), "%s/main.conf:5", tmpdir);
+    ck_assert_str_eq(l.c->where.metrics, want);
     snprintf(want, sizeof(want), "%s/inc.conf:3", tmpdir);
     ck_assert_str_eq(l.c->where.user, want);
     /* the assignment that counts is the last */

@@ -154,6 +154,19 @@ check "run with broken config" 1 "$T/empty" "" -- -f -c "$T/bad.conf" -s "unix:$
 stderr_has "run with broken config" "$T/bad.conf:$line: "
 [ -e "$T/m.sock" ] && fail "socket created despite the broken config"
 
+# ---- metrics: a bad address at its line; a socket that cannot be opened
+# stops the start (exit 1, the reason on stderr, the milter socket removed)
+{ cat "$T/t.conf"; echo 'metrics = "localhost:9487"'; } >"$T/mbad.conf"
+line=$(wc -l <"$T/mbad.conf" | tr -d ' ')
+printf '%s\n' "$T/mbad.conf:$line: metrics \"localhost:9487\": not a numeric IPv4 address (a host name is not taken)" >"$T/want"
+check "-t bad metrics address" 1 "$T/empty" "$T/want" -- -c "$T/mbad.conf" -t
+{ cat "$T/t.conf"; echo "metrics = \"unix:$T/no-such-dir/metrics.sock\""; } >"$T/mdir.conf"
+line=$(wc -l <"$T/mdir.conf" | tr -d ' ')
+check "run with an unusable metrics socket" 1 "$T/empty" "" -- -f -c "$T/mdir.conf" -s "unix:$T/m2.sock"
+stderr_has "run with an unusable metrics socket" \
+    "error: $T/mdir.conf:$line: metrics unix:$T/no-such-dir/metrics.sock: cannot listen: No such file or directory"
+[ -e "$T/m2.sock" ] && fail "milter socket left behind after a failed metrics start"
+
 # ---- every diagnostic has a place: global settings, included files, table
 # files, and the line that names a table file that cannot be read ----------
 cat >"$T/pm-inc.conf" <<'CONF'

@@ -60,7 +60,8 @@ has f "$CONF"
 has f "$MANDIR/man8/hosted-milter.8"
 has f "$MANDIR/man5/hosted-milter.conf.5"
 for f in README COPYING ADMIN.md hosted-milter.conf.example virtual.example \
-    postfix/main.cf.snippet sendmail/hosted-milter.mc.snippet systemd/hosted-milter.service; do
+    postfix/main.cf.snippet sendmail/hosted-milter.mc.snippet systemd/hosted-milter.service \
+    prometheus/hosted-milter.rules.yml; do
     has f "$DOCDIR/$f"
 done
 has x "$DOCDIR/update-relay-domains.sh"
