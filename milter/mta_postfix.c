@@ -175,7 +175,7 @@ static int read_postfix(struct pf *p)
             size_t w = strcspn(value, " \t");
             s->smtpd = w == 5 && strncmp(value, "smtpd", 5) == 0;
             s->cleanup = w == 7 && strncmp(value, "cleanup", 7) == 0;
-            if (w == 14 && strncmp(value, "trivial-rewrite", 14) == 0)
+            if (w == 15 && strncmp(value, "trivial-rewrite", 15) == 0)
                 p->env.rewrite_chrooted = s->chrooted;
         }
     }

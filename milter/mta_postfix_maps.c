@@ -191,25 +191,30 @@ out:
 }
 
 /* socketmap:unix:PATH:NAME or socketmap:inet:HOST:PORT:NAME (after the
- * "socketmap:"): 1 found, 0 not found, -1 cannot ask (*why set). */
-static int socketmap_query(struct pf_env *env, const char *spec, const char *key, const char **why)
+ * "socketmap:"): 1 found, 0 not found, -1 cannot ask (*why set).
+ * *trapped: the path is absolute and trivial-rewrite chrooted, so Postfix
+ * opens it under the queue directory (where then names that path). */
+static int socketmap_query(struct pf_env *env, const char *spec, const char *key, const char **why,
+                           char *where, size_t wheresz, bool *trapped)
 {
     const char *name = strrchr(spec, ':');
-    char where[MTA_PATH_MAX], req[2048], reply[4096];
+    char req[2048], reply[4096];
     struct mta_sock s;
     struct timeval tv = {SOCKETMAP_TIMEOUT_S, 0};
     size_t got = 0;
     int fd = -1, rc = -1;
 
     *why = "malformed socketmap table";
-    if (name == NULL || name == spec || (size_t)(name - spec) >= sizeof where)
+    *trapped = false;
+    if (name == NULL || name == spec || (size_t)(name - spec) >= wheresz)
         return -1;
     memcpy(where, spec, (size_t)(name - spec));
     where[name - spec] = '\0';
     name++;
     if (mta_sock_parse_postfix(where, &s) < 0 || s.kind != MTA_SOCK_UNIX)
         return *why = "only unix: socketmap tables are queried", -1;
-    if (mta_chroot_path(env->queue_dir, env->rewrite_chrooted, s.path, where, sizeof where) < 0)
+    *trapped = env->rewrite_chrooted && s.path[0] == '/';
+    if (mta_chroot_path(env->queue_dir, env->rewrite_chrooted, s.path, where, wheresz) < 0)
         return -1;
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
     int n = snprintf(req, sizeof req, "%zu:%s %s,", strlen(name) + 1 + strlen(key), name, key);
@@ -257,12 +262,23 @@ static int socketmap_match(struct pf_env *env, struct pf_list *l, const char *ta
                            const char *const *keys, size_t n, bool *found)
 {
     const char *why = NULL, *name = strrchr(table, ':') + 1;
+    char where[MTA_PATH_MAX];
+    bool trapped;
 
     for (size_t i = 0; i < n; i++) {
-        int rc = socketmap_query(env, table + strlen("socketmap:"), keys[i], &why);
+        int rc = socketmap_query(env, table + strlen("socketmap:"), keys[i], &why, where,
+                                 sizeof where, &trapped);
         if (rc < 0) {
-            /* A socketmap named "domains" is hosted-milter's own live list. */
-            if (strcmp(name, "domains") == 0) {
+            if (trapped) {
+                /* Postfix fails every lookup there: 451 for every message. */
+                mta_error(env->rep,
+                          "%s: %s: trivial-rewrite runs chrooted (master.cf) and opens %s: %s: "
+                          "put the socket under queue_directory %s and name it relative to it",
+                          l->param, table, where, why, env->queue_dir);
+                for (size_t j = 0; j < n; j++)
+                    found[j] = true;
+            } else if (strcmp(name, "domains") == 0) {
+                /* A socketmap named "domains" is hosted-milter's own live list. */
                 mta_warn(env->rep,
                          "%s: %s: %s; assuming hosted-milter serves the hosted domains there",
                          l->param, table, why);

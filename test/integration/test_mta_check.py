@@ -325,6 +325,24 @@ class PostfixCheck(unittest.TestCase):
                            "ok: relay_domains: all 2 hosted domains are listed (1 in both IDN "
                            "forms)", 0)
 
+    def test_relay_socketmap_chroot_trap(self):
+        # reachable from the host by its absolute path, not from the chroot
+        # trivial-rewrite runs in (master.cf "y"): every lookup fails there
+        path = os.path.join(self.tmp, "map.sock")
+        self.servers.append(SocketmapServer(path, ["hosted.example", "xn--bcher-kva.example",
+                                                   "bücher.example"]))
+        relay = "socketmap:unix:%s:domains" % path
+        self.assertFinding(
+            self.postfix(relay_domains=relay),
+            "error: relay_domains: %s: trivial-rewrite runs chrooted (master.cf) and opens "
+            "{spool}%s: cannot connect: put the socket under queue_directory {spool} and "
+            "name it relative to it" % (relay, path), 1)
+        # trivial-rewrite not chrooted: the same path is fine
+        master = MASTER_CF.replace("- - y - - trivial-rewrite", "- - n - - trivial-rewrite")
+        self.assertFinding(self.postfix(master=master, relay_domains=relay),
+                           "ok: relay_domains: all 2 hosted domains are listed (1 in both IDN "
+                           "forms)", 0)
+
     def test_conflicts(self):
         for param, route in (
                 ("mydestination", "Postfix delivers it locally, not through the relay route"),
