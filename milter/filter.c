@@ -1,7 +1,12 @@
 /*
- * filter.c - the libmilter glue: negotiate, MAIL (take the live config),
- * RCPT (resolve; reply or record), EOM (replay the rcpt_plan edits), abort
- * and close.  Decisions live in policy.c and rcpt_plan.c, not here.
+ * filter.c - the libmilter glue: negotiate, RCPT (the first of a message
+ * takes the live config; resolve; reply or record), EOM (replay the
+ * rcpt_plan edits), abort and close.  Decisions live in policy.c and
+ * rcpt_plan.c, not here.
+ *
+ * Round trips: only RCPT and end of message need an answer, so every other
+ * stage is negotiated away (SMFIP_NO*), MAIL included; a stage the MTA
+ * cannot leave out is answered with "no reply" (SMFIP_NR_*).
  *
  * Owns struct conn, the private data of one MTA connection.
  */
@@ -16,10 +21,15 @@
 #include "policy.h"
 #include "rcpt_plan.h"
 
-/* Macros asked for with smfi_setsymlist (the rest is not needed). */
-#define MACROS_MAIL "i v {daemon_name}"
-#define MACROS_RCPT "i {rcpt_addr} {rcpt_mailer}"
+/* Macros asked for with smfi_setsymlist (the rest is not needed).  MAIL is
+ * not sent (SMFIP_NOMAIL) but both MTAs still send its macros: ask for the
+ * least.  v (which MTA) is read at the first RCPT of a message. */
+#define MACROS_MAIL "i"
+#define MACROS_RCPT "i v {rcpt_addr} {rcpt_mailer}"
 #define MACROS_EOM "i"
+
+/* A queue id kept to tell messages apart (longer ones compare by prefix). */
+#define QID_KEEP 64
 
 /* A logged RCPT argument: escaped, bounded (a longer one ends in "..."). */
 #define RCPT_LOG_MAX 1024
@@ -28,8 +38,10 @@
 
 struct conn {
     bool addrcpt_par;            /* the MTA granted SMFIF_ADDRCPT_PAR */
-    enum rcpt_mta mta;           /* from macro v, at MAIL */
-    struct live_ref *cfg;        /* held from MAIL FROM to EOM / abort */
+    unsigned long noreply;       /* the SMFIP_NR_* bits negotiated */
+    enum rcpt_mta mta;           /* from macro v, at the first RCPT */
+    char qid[QID_KEEP];          /* macro i of this message ("" not yet) */
+    struct live_ref *cfg;        /* held from the first RCPT to EOM / abort */
     struct rcpt_plan *plan;      /* this message's recipients */
     struct policy_result result; /* reused for every RCPT */
 };
@@ -54,6 +66,7 @@ static void conn_reset(struct conn *c)
     rcpt_plan_reset(c->plan);
     live_release(c->cfg);
     c->cfg = NULL;
+    c->qid[0] = '\0';
 }
 
 static void conn_free(struct conn *c)
@@ -107,14 +120,46 @@ static sfsistat tempfail(SMFICTX *ctx, const char *qid)
     return SMFIS_TEMPFAIL;
 }
 
+/*
+ * The stages the milter never needs, each with its "no reply" flag: left
+ * out when the MTA offers that (SMFIP_NO*), else sent without an answer
+ * (SMFIP_NR_*; libmilter offers every NR flag and answers by itself when
+ * the MTA lacks one).  Body chunks get no NR flag: libmilter skips xxfi_eom
+ * when a body callback answers "no reply" to a last chunk sent with EOM.
+ */
+static const struct {
+    unsigned long skip, noreply;
+} stages[] = {
+    {SMFIP_NOCONNECT, SMFIP_NR_CONN}, {SMFIP_NOHELO, SMFIP_NR_HELO},
+    {SMFIP_NOMAIL, SMFIP_NR_MAIL},    {SMFIP_NODATA, SMFIP_NR_DATA},
+    {SMFIP_NOHDRS, SMFIP_NR_HDR},     {SMFIP_NOEOH, SMFIP_NR_EOH},
+    {SMFIP_NOUNKNOWN, SMFIP_NR_UNKN}, {SMFIP_NOBODY, 0},
+};
+
+/* The connection's state, made on first use (at negotiate, or at RCPT for
+ * an MTA without negotiation); NULL when out of memory. */
+static struct conn *conn_of(SMFICTX *ctx)
+{
+    struct conn *c = smfi_getpriv(ctx);
+
+    if (c != NULL)
+        return c;
+    if ((c = conn_new()) == NULL)
+        return NULL;
+    if (smfi_setpriv(ctx, c) != MI_SUCCESS) {
+        conn_free(c);
+        return NULL;
+    }
+    return c;
+}
+
 static sfsistat on_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2,
                              unsigned long f3, unsigned long *pf0, unsigned long *pf1,
                              unsigned long *pf2, unsigned long *pf3)
 {
     const unsigned long need = SMFIF_ADDRCPT | SMFIF_DELRCPT;
-    const unsigned long skip = SMFIP_NOCONNECT | SMFIP_NOHELO | SMFIP_NOHDRS | SMFIP_NOEOH |
-                               SMFIP_NOBODY | SMFIP_NOUNKNOWN | SMFIP_NODATA;
-    struct conn *c = smfi_getpriv(ctx);
+    struct conn *c;
+    unsigned long skip = 0, noreply = 0;
     char mail[] = MACROS_MAIL, rcpt[] = MACROS_RCPT, eom[] = MACROS_EOM;
 
     (void)f2;
@@ -125,20 +170,20 @@ static sfsistat on_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, u
                 f0);
         return SMFIS_REJECT;
     }
-    if (c == NULL) {
-        if ((c = conn_new()) == NULL) {
-            log_err("out of memory for a new connection; refusing it");
-            return SMFIS_REJECT;
-        }
-        if (smfi_setpriv(ctx, c) != MI_SUCCESS) {
-            conn_free(c);
-            log_err("smfi_setpriv failed; refusing the connection");
-            return SMFIS_REJECT;
-        }
+    if ((c = conn_of(ctx)) == NULL) {
+        log_err("out of memory for a new connection; refusing it");
+        return SMFIS_REJECT;
+    }
+    for (size_t i = 0; i < sizeof stages / sizeof stages[0]; i++) {
+        if ((f1 & stages[i].skip) != 0)
+            skip |= stages[i].skip;
+        else
+            noreply |= f1 & stages[i].noreply;
     }
     c->addrcpt_par = (f0 & SMFIF_ADDRCPT_PAR) != 0;
+    c->noreply = noreply;
     *pf0 = need | (f0 & (SMFIF_ADDRCPT_PAR | SMFIF_SETSYMLIST));
-    *pf1 = f1 & skip;
+    *pf1 = skip | noreply;
     *pf2 = 0;
     *pf3 = 0;
     if ((f0 & SMFIF_SETSYMLIST) != 0 && (smfi_setsymlist(ctx, SMFIM_ENVFROM, mail) != MI_SUCCESS ||
@@ -150,27 +195,93 @@ static sfsistat on_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, u
     return SMFIS_CONTINUE;
 }
 
+/*
+ * A stage the milter does not need: "no reply" when that was negotiated
+ * (libmilter would log an answer there as an error), else continue (an MTA
+ * that sends a stage it was asked to leave out still gets an answer).
+ */
+static sfsistat pass_stage(SMFICTX *ctx, unsigned long noreply)
+{
+    const struct conn *c = smfi_getpriv(ctx);
+
+    return c != NULL && (c->noreply & noreply) != 0 ? SMFIS_NOREPLY : SMFIS_CONTINUE;
+}
+
+static sfsistat on_connect(SMFICTX *ctx, char *host, _SOCK_ADDR *addr)
+{
+    (void)host;
+    (void)addr;
+    return pass_stage(ctx, SMFIP_NR_CONN);
+}
+
+static sfsistat on_helo(SMFICTX *ctx, char *helo)
+{
+    (void)helo;
+    return pass_stage(ctx, SMFIP_NR_HELO);
+}
+
+static sfsistat on_data(SMFICTX *ctx)
+{
+    return pass_stage(ctx, SMFIP_NR_DATA);
+}
+
+static sfsistat on_header(SMFICTX *ctx, char *name, char *value)
+{
+    (void)name;
+    (void)value;
+    return pass_stage(ctx, SMFIP_NR_HDR);
+}
+
+static sfsistat on_eoh(SMFICTX *ctx)
+{
+    return pass_stage(ctx, SMFIP_NR_EOH);
+}
+
+static sfsistat on_unknown(SMFICTX *ctx, const char *cmd)
+{
+    (void)cmd;
+    return pass_stage(ctx, SMFIP_NR_UNKN);
+}
+
+/* MAIL, from an MTA that cannot leave it out: a new message begins. */
 static sfsistat on_envfrom(SMFICTX *ctx, char **argv)
 {
     struct conn *c = smfi_getpriv(ctx);
-    char v[] = "v", qbuf[64];
 
     (void)argv;
-    if (c == NULL) {
-        /* No negotiate callback happened (a very old MTA): start here. */
-        if ((c = conn_new()) == NULL || smfi_setpriv(ctx, c) != MI_SUCCESS) {
-            conn_free(c);
-            log_err("%s: out of memory for a new connection", queue_id(ctx, qbuf, sizeof qbuf));
-            return tempfail(ctx, queue_id(ctx, qbuf, sizeof qbuf));
-        }
+    if (c != NULL)
+        conn_reset(c);
+    return pass_stage(ctx, SMFIP_NR_MAIL);
+}
+
+/*
+ * Called at every RCPT.  The first RCPT of a message (none since the last
+ * EOM, abort or MAIL) takes the live configuration, held until EOM or
+ * abort, and reads which MTA this is (macro v).  A RCPT with another queue
+ * id than its message's starts a new message: Sendmail sends no abort to a
+ * milter that skipped MAIL when a transaction ends before DATA (RSET, every
+ * recipient refused), but each transaction has its own queue id.
+ * (Postfix's is unset at the first RCPT; Postfix always sends abort.)
+ * Returns -1 when no configuration is loaded.
+ */
+static int begin_message(SMFICTX *ctx, struct conn *c)
+{
+    char i[] = "i", v[] = "v";
+    const char *qid = smfi_getsymval(ctx, i);
+
+    if (qid == NULL)
+        qid = "";
+    if (c->cfg != NULL && c->qid[0] != '\0' && *qid != '\0' &&
+        strncmp(c->qid, qid, sizeof c->qid - 1) != 0)
+        conn_reset(c);
+    if (c->cfg == NULL) {
+        if ((c->cfg = live_acquire()) == NULL)
+            return -1;
+        c->mta = rcpt_plan_mta(smfi_getsymval(ctx, v));
     }
-    conn_reset(c);
-    if ((c->cfg = live_acquire()) == NULL) {
-        log_err("%s: no configuration is loaded", queue_id(ctx, qbuf, sizeof qbuf));
-        return tempfail(ctx, queue_id(ctx, qbuf, sizeof qbuf));
-    }
-    c->mta = rcpt_plan_mta(smfi_getsymval(ctx, v));
-    return SMFIS_CONTINUE;
+    if (c->qid[0] == '\0')
+        snprintf(c->qid, sizeof c->qid, "%s", qid);
+    return 0;
 }
 
 /* The reply for a reject/tempfail result; the address in it once. */
@@ -223,7 +334,7 @@ static sfsistat keep_emulated(struct conn *c, const char *qid, const char *rcpt)
 
 static sfsistat on_envrcpt(SMFICTX *ctx, char **argv)
 {
-    struct conn *c = smfi_getpriv(ctx);
+    struct conn *c;
     char mailer_name[] = "{rcpt_mailer}", addr_name[] = "{rcpt_addr}", qbuf[64], rcpt[RCPT_LOG_MAX];
     const char *mailer = smfi_getsymval(ctx, mailer_name);
     /* The MTA's own reading of the recipient: what it will deliver. */
@@ -238,8 +349,12 @@ static sfsistat on_envrcpt(SMFICTX *ctx, char **argv)
     if (argv == NULL || argv[0] == NULL)
         return SMFIS_CONTINUE;
     log_escape(rcpt, sizeof rcpt, argv[0], strlen(argv[0]));
-    if (c == NULL || c->cfg == NULL) {
-        log_err("%s: RCPT without MAIL state: rcpt=%s", qid, rcpt);
+    if ((c = conn_of(ctx)) == NULL) {
+        log_err("%s: tempfail: out of memory for a new connection: rcpt=%s", qid, rcpt);
+        return tempfail(ctx, qid);
+    }
+    if (begin_message(ctx, c) < 0) {
+        log_err("%s: tempfail: no configuration is loaded: rcpt=%s", qid, rcpt);
         return tempfail(ctx, qid);
     }
     /* Recipients the MTA already refused (SMFIP_RCPT_REJ) are not ours. */
@@ -417,11 +532,17 @@ struct smfiDesc filter_description(void)
         .xxfi_name = name,
         .xxfi_version = SMFI_VERSION,
         .xxfi_flags = SMFIF_ADDRCPT | SMFIF_DELRCPT | SMFIF_ADDRCPT_PAR | SMFIF_SETSYMLIST,
+        .xxfi_connect = on_connect,
+        .xxfi_helo = on_helo,
         .xxfi_envfrom = on_envfrom,
         .xxfi_envrcpt = on_envrcpt,
+        .xxfi_header = on_header,
+        .xxfi_eoh = on_eoh,
         .xxfi_eom = on_eom,
         .xxfi_abort = on_abort,
         .xxfi_close = on_close,
+        .xxfi_unknown = on_unknown,
+        .xxfi_data = on_data,
         .xxfi_negotiate = on_negotiate,
     };
     return d;
