@@ -18,15 +18,9 @@
 
 #include "live.h"
 #include "log.h"
+#include "negotiate.h"
 #include "policy.h"
 #include "rcpt_plan.h"
-
-/* Macros asked for with smfi_setsymlist (the rest is not needed).  MAIL is
- * not sent (SMFIP_NOMAIL) but both MTAs still send its macros: ask for the
- * least.  v (which MTA) is read at the first RCPT of a message. */
-#define MACROS_MAIL "i"
-#define MACROS_RCPT "i v {rcpt_addr} {rcpt_mailer}"
-#define MACROS_EOM "i"
 
 /* A queue id kept to tell messages apart (longer ones compare by prefix). */
 #define QID_KEEP 64
@@ -37,8 +31,8 @@
 #define TARGETS_LOG_MAX 1536
 
 struct conn {
+    struct negotiated neg;       /* first: negotiate.c's callbacks read it */
     bool addrcpt_par;            /* the MTA granted SMFIF_ADDRCPT_PAR */
-    unsigned long noreply;       /* the SMFIP_NR_* bits negotiated */
     enum rcpt_mta mta;           /* from macro v, at the first RCPT */
     char qid[QID_KEEP];          /* macro i of this message ("" not yet) */
     struct live_ref *cfg;        /* held from the first RCPT to EOM / abort */
@@ -120,22 +114,6 @@ static sfsistat tempfail(SMFICTX *ctx, const char *qid)
     return SMFIS_TEMPFAIL;
 }
 
-/*
- * The stages the milter never needs, each with its "no reply" flag: left
- * out when the MTA offers that (SMFIP_NO*), else sent without an answer
- * (SMFIP_NR_*; libmilter offers every NR flag and answers by itself when
- * the MTA lacks one).  Body chunks get no NR flag: libmilter skips xxfi_eom
- * when a body callback answers "no reply" to a last chunk sent with EOM.
- */
-static const struct {
-    unsigned long skip, noreply;
-} stages[] = {
-    {SMFIP_NOCONNECT, SMFIP_NR_CONN}, {SMFIP_NOHELO, SMFIP_NR_HELO},
-    {SMFIP_NOMAIL, SMFIP_NR_MAIL},    {SMFIP_NODATA, SMFIP_NR_DATA},
-    {SMFIP_NOHDRS, SMFIP_NR_HDR},     {SMFIP_NOEOH, SMFIP_NR_EOH},
-    {SMFIP_NOUNKNOWN, SMFIP_NR_UNKN}, {SMFIP_NOBODY, 0},
-};
-
 /* The connection's state, made on first use (at negotiate, or at RCPT for
  * an MTA without negotiation); NULL when out of memory. */
 static struct conn *conn_of(SMFICTX *ctx)
@@ -159,8 +137,6 @@ static sfsistat on_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, u
 {
     const unsigned long need = SMFIF_ADDRCPT | SMFIF_DELRCPT;
     struct conn *c;
-    unsigned long skip = 0, noreply = 0;
-    char mail[] = MACROS_MAIL, rcpt[] = MACROS_RCPT, eom[] = MACROS_EOM;
 
     (void)f2;
     (void)f3;
@@ -174,73 +150,16 @@ static sfsistat on_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, u
         log_err("out of memory for a new connection; refusing it");
         return SMFIS_REJECT;
     }
-    for (size_t i = 0; i < sizeof stages / sizeof stages[0]; i++) {
-        if ((f1 & stages[i].skip) != 0)
-            skip |= stages[i].skip;
-        else
-            noreply |= f1 & stages[i].noreply;
-    }
     c->addrcpt_par = (f0 & SMFIF_ADDRCPT_PAR) != 0;
-    c->noreply = noreply;
     *pf0 = need | (f0 & (SMFIF_ADDRCPT_PAR | SMFIF_SETSYMLIST));
-    *pf1 = skip | noreply;
+    *pf1 = negotiate_protocol(f1, &c->neg);
     *pf2 = 0;
     *pf3 = 0;
-    if ((f0 & SMFIF_SETSYMLIST) != 0 && (smfi_setsymlist(ctx, SMFIM_ENVFROM, mail) != MI_SUCCESS ||
-                                         smfi_setsymlist(ctx, SMFIM_ENVRCPT, rcpt) != MI_SUCCESS ||
-                                         smfi_setsymlist(ctx, SMFIM_EOM, eom) != MI_SUCCESS))
+    if ((f0 & SMFIF_SETSYMLIST) != 0 && negotiate_symlists(ctx) != MI_SUCCESS)
         log_warning("smfi_setsymlist failed; relying on the MTA's default macros");
     log_debug("negotiated: MTA offers actions 0x%lx protocol 0x%lx; asked for 0x%lx 0x%lx", f0, f1,
               *pf0, *pf1);
     return SMFIS_CONTINUE;
-}
-
-/*
- * A stage the milter does not need: "no reply" when that was negotiated
- * (libmilter would log an answer there as an error), else continue (an MTA
- * that sends a stage it was asked to leave out still gets an answer).
- */
-static sfsistat pass_stage(SMFICTX *ctx, unsigned long noreply)
-{
-    const struct conn *c = smfi_getpriv(ctx);
-
-    return c != NULL && (c->noreply & noreply) != 0 ? SMFIS_NOREPLY : SMFIS_CONTINUE;
-}
-
-static sfsistat on_connect(SMFICTX *ctx, char *host, _SOCK_ADDR *addr)
-{
-    (void)host;
-    (void)addr;
-    return pass_stage(ctx, SMFIP_NR_CONN);
-}
-
-static sfsistat on_helo(SMFICTX *ctx, char *helo)
-{
-    (void)helo;
-    return pass_stage(ctx, SMFIP_NR_HELO);
-}
-
-static sfsistat on_data(SMFICTX *ctx)
-{
-    return pass_stage(ctx, SMFIP_NR_DATA);
-}
-
-static sfsistat on_header(SMFICTX *ctx, char *name, char *value)
-{
-    (void)name;
-    (void)value;
-    return pass_stage(ctx, SMFIP_NR_HDR);
-}
-
-static sfsistat on_eoh(SMFICTX *ctx)
-{
-    return pass_stage(ctx, SMFIP_NR_EOH);
-}
-
-static sfsistat on_unknown(SMFICTX *ctx, const char *cmd)
-{
-    (void)cmd;
-    return pass_stage(ctx, SMFIP_NR_UNKN);
 }
 
 /* MAIL, from an MTA that cannot leave it out: a new message begins. */
@@ -251,7 +170,7 @@ static sfsistat on_envfrom(SMFICTX *ctx, char **argv)
     (void)argv;
     if (c != NULL)
         conn_reset(c);
-    return pass_stage(ctx, SMFIP_NR_MAIL);
+    return negotiate_pass(ctx, SMFIP_NR_MAIL);
 }
 
 /*
@@ -532,18 +451,14 @@ struct smfiDesc filter_description(void)
         .xxfi_name = name,
         .xxfi_version = SMFI_VERSION,
         .xxfi_flags = SMFIF_ADDRCPT | SMFIF_DELRCPT | SMFIF_ADDRCPT_PAR | SMFIF_SETSYMLIST,
-        .xxfi_connect = on_connect,
-        .xxfi_helo = on_helo,
         .xxfi_envfrom = on_envfrom,
         .xxfi_envrcpt = on_envrcpt,
-        .xxfi_header = on_header,
-        .xxfi_eoh = on_eoh,
         .xxfi_eom = on_eom,
         .xxfi_abort = on_abort,
         .xxfi_close = on_close,
-        .xxfi_unknown = on_unknown,
-        .xxfi_data = on_data,
         .xxfi_negotiate = on_negotiate,
     };
+
+    negotiate_stage_callbacks(&d);
     return d;
 }

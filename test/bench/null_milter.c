@@ -1,7 +1,8 @@
 /*
  * null_milter.c - the benchmark's baseline milter: negotiates exactly like
- * hosted-milter (same actions, protocol flags, "no reply" stages and
- * setsymlist macros as milter/filter.c) and continues everywhere, so that
+ * hosted-milter (same actions as milter/filter.c; protocol flags, "no
+ * reply" stages and macro lists from milter/negotiate.c, which it is
+ * built with) and continues everywhere, so that
  * the cost measured against it is hosted-milter's own work.  With -e it
  * also sends, at end of message, the edits hosted-milter sends for a
  * rewrite of every recipient (add with ORCPT, then delete), without any
@@ -19,19 +20,7 @@
 
 #include <libmilter/mfapi.h>
 
-/* Keep in step with milter/filter.c. */
-#define MACROS_MAIL "i"
-#define MACROS_RCPT "i v {rcpt_addr} {rcpt_mailer}"
-#define MACROS_EOM "i"
-
-static const struct {
-    unsigned long skip, noreply;
-} stages[] = {
-    {SMFIP_NOCONNECT, SMFIP_NR_CONN}, {SMFIP_NOHELO, SMFIP_NR_HELO},
-    {SMFIP_NOMAIL, SMFIP_NR_MAIL},    {SMFIP_NODATA, SMFIP_NR_DATA},
-    {SMFIP_NOHDRS, SMFIP_NR_HDR},     {SMFIP_NOEOH, SMFIP_NR_EOH},
-    {SMFIP_NOUNKNOWN, SMFIP_NR_UNKN}, {SMFIP_NOBODY, 0},
-};
+#include "negotiate.h"
 
 /* -e: the edits hosted-milter sends for a rewrite of every RCPT. */
 static bool edits;
@@ -39,7 +28,7 @@ static bool edits;
 /* Per connection (smfi_setpriv): the negotiated NR flags and, with -e,
  * this message's recipients as the client sent them. */
 struct conn {
-    unsigned long noreply;
+    struct negotiated neg; /* first: negotiate.c's callbacks read it */
     char **rcpts;
     size_t n, cap;
 };
@@ -56,9 +45,7 @@ static sfsistat on_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, u
                              unsigned long *pf2, unsigned long *pf3)
 {
     const unsigned long need = SMFIF_ADDRCPT | SMFIF_DELRCPT;
-    char mail[] = MACROS_MAIL, rcpt[] = MACROS_RCPT, eom[] = MACROS_EOM;
     struct conn *c = smfi_getpriv(ctx);
-    unsigned long skip = 0, noreply = 0;
 
     (void)f2;
     (void)f3;
@@ -68,67 +55,14 @@ static sfsistat on_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, u
         free(c);
         return SMFIS_REJECT;
     }
-    for (size_t i = 0; i < sizeof stages / sizeof stages[0]; i++) {
-        if ((f1 & stages[i].skip) != 0)
-            skip |= stages[i].skip;
-        else
-            noreply |= f1 & stages[i].noreply;
-    }
-    c->noreply = noreply;
     *pf0 = need | (f0 & (SMFIF_ADDRCPT_PAR | SMFIF_SETSYMLIST));
-    *pf1 = skip | noreply;
+    *pf1 = negotiate_protocol(f1, &c->neg);
     *pf2 = 0;
     *pf3 = 0;
-    if ((f0 & SMFIF_SETSYMLIST) != 0) {
-        /* Failure only means the MTA's default macros are used; go on. */
-        (void)smfi_setsymlist(ctx, SMFIM_ENVFROM, mail);
-        (void)smfi_setsymlist(ctx, SMFIM_ENVRCPT, rcpt);
-        (void)smfi_setsymlist(ctx, SMFIM_EOM, eom);
-    }
+    /* Failure only means the MTA's default macros are used; go on. */
+    if ((f0 & SMFIF_SETSYMLIST) != 0)
+        (void)negotiate_symlists(ctx);
     return SMFIS_CONTINUE;
-}
-
-static sfsistat pass_stage(SMFICTX *ctx, unsigned long noreply)
-{
-    const struct conn *c = smfi_getpriv(ctx);
-
-    return c != NULL && (c->noreply & noreply) != 0 ? SMFIS_NOREPLY : SMFIS_CONTINUE;
-}
-
-static sfsistat on_connect(SMFICTX *ctx, char *host, _SOCK_ADDR *addr)
-{
-    (void)host;
-    (void)addr;
-    return pass_stage(ctx, SMFIP_NR_CONN);
-}
-
-static sfsistat on_helo(SMFICTX *ctx, char *helo)
-{
-    (void)helo;
-    return pass_stage(ctx, SMFIP_NR_HELO);
-}
-
-static sfsistat on_data(SMFICTX *ctx)
-{
-    return pass_stage(ctx, SMFIP_NR_DATA);
-}
-
-static sfsistat on_header(SMFICTX *ctx, char *name, char *value)
-{
-    (void)name;
-    (void)value;
-    return pass_stage(ctx, SMFIP_NR_HDR);
-}
-
-static sfsistat on_eoh(SMFICTX *ctx)
-{
-    return pass_stage(ctx, SMFIP_NR_EOH);
-}
-
-static sfsistat on_unknown(SMFICTX *ctx, const char *cmd)
-{
-    (void)cmd;
-    return pass_stage(ctx, SMFIP_NR_UNKN);
 }
 
 static sfsistat on_envfrom(SMFICTX *ctx, char **argv)
@@ -138,7 +72,7 @@ static sfsistat on_envfrom(SMFICTX *ctx, char **argv)
     (void)argv;
     if (c != NULL)
         conn_reset(c);
-    return pass_stage(ctx, SMFIP_NR_MAIL);
+    return negotiate_pass(ctx, SMFIP_NR_MAIL);
 }
 
 static sfsistat on_envrcpt(SMFICTX *ctx, char **argv)
@@ -216,20 +150,15 @@ int main(int argc, char **argv)
         .xxfi_name = name,
         .xxfi_version = SMFI_VERSION,
         .xxfi_flags = SMFIF_ADDRCPT | SMFIF_DELRCPT | SMFIF_ADDRCPT_PAR | SMFIF_SETSYMLIST,
-        .xxfi_connect = on_connect,
-        .xxfi_helo = on_helo,
         .xxfi_envfrom = on_envfrom,
         .xxfi_envrcpt = on_envrcpt,
-        .xxfi_header = on_header,
-        .xxfi_eoh = on_eoh,
         .xxfi_eom = on_eom,
         .xxfi_abort = on_abort,
         .xxfi_close = on_close,
-        .xxfi_unknown = on_unknown,
-        .xxfi_data = on_data,
         .xxfi_negotiate = on_negotiate,
     };
 
+    negotiate_stage_callbacks(&d);
     while ((opt = getopt(argc, argv, "s:T:e")) != -1) {
         switch (opt) {
         case 'e':
