@@ -19,7 +19,7 @@ Reuses the integration harness (postfix_instance, milter_process, util).
 Every process it starts is stopped by PID (atexit hooks of the harness,
 plus its own). Writes a Markdown report and prints it.
 
-    bench.py --build DIR --out FILE [--quick] [--reps N] [--only abcde]
+    bench.py --build DIR --out FILE [--quick] [--reps N] [--only abcde] [--milter-b BINARY]
 """
 
 import argparse
@@ -372,24 +372,27 @@ def bench_reload(args, res, milter, rcpts):
 PROTO_VARIANTS = ("milter", "nulle", "null", "quiet", "pass")
 
 
-def bench_protocol(args, res, milter, nulle, null, quiet, rcpts, pass_rcpts):
+def bench_protocol(args, res, milter, nulle, null, quiet, rcpts, pass_rcpts, other=None):
     """milter: hosted-milter, every RCPT rewritten (2 edits and one log
     line per message); nulle: null_milter -e, the same negotiation and the
     same 2 edits per message, no lookup, no log (the baseline).
     Diagnostics: null = null_milter without edits; quiet = hosted-milter
     with log_level notice (no per-message log line); pass = hosted-milter
-    on recipients outside every hosted domain (resolved, no edit, no log)."""
+    on recipients outside every hosted domain (resolved, no edit, no log);
+    other = another hosted-milter binary (--milter-b), same traffic as
+    milter, for a before/after comparison in the same run."""
     secs = 1
     rounds = 3 * args.reps
     conns_list = [1, 8, 64]
-    out = {c: {v: [] for v in PROTO_VARIANTS} for c in conns_list}
+    variants = PROTO_VARIANTS + (("other",) if other is not None else ())
+    out = {c: {v: [] for v in variants} for c in conns_list}
     targets = {"milter": (milter, rcpts), "nulle": (nulle, rcpts), "null": (null, rcpts),
-               "quiet": (quiet, rcpts),
+               "quiet": (quiet, rcpts), "other": (other, rcpts),
                "pass": (milter, pass_rcpts)}
     for rep in range(rounds):
         for c in conns_list:
-            k = (rep + c) % len(PROTO_VARIANTS)
-            order = PROTO_VARIANTS[k:] + PROTO_VARIANTS[:k]
+            k = (rep + c) % len(variants)
+            order = variants[k:] + variants[:k]
             for name in order:
                 m, rfile = targets[name]
                 cpu0 = proc_cpu(m.pid)
@@ -644,7 +647,7 @@ def report(args, res, meta):
         for c in sorted(pr):
             p99 = med([kv.get("latency_p99_us") for kv in pr[c]["milter"]])
             fails = sum(int(kv.get("failures", 0) + kv.get("connection_errors", 0))
-                        for v in PROTO_VARIANTS for kv in pr[c][v])
+                        for v in pr[c] for kv in pr[c][v])
             dc = med([kv.get("driver_cpu_s") for kv in pr[c]["nulle"]])
             mc = med([kv.get("milter_cpu_s") for kv in pr[c]["nulle"]])
             rr = ratios(mps(c, "milter"), mps(c, "nulle"))
@@ -667,6 +670,22 @@ def report(args, res, meta):
                      for v in ("milter", "quiet", "pass", "null")]
             add("| %d | %s |" % (c, " | ".join(cells)))
         add("")
+        if "other" in pr[min(pr)]:
+            add("Before/after in the same run: `%s` (--milter-b) against this build, same "
+                "traffic, each / null milter + edits (median of per-round ratios, min-max), "
+                "and this build / that one." % args.milter_b)
+            add("")
+            add("| connections | this build | --milter-b build | this / --milter-b |")
+            add("|---:|---:|---:|---:|")
+            for c in sorted(pr):
+                cells = []
+                for a, b_ in (("milter", "nulle"), ("other", "nulle"), ("milter", "other")):
+                    rr = ratios(mps(c, a), mps(c, b_))
+                    cells.append("%s (%s-%s)" % (fmt(med(rr), ".3f"),
+                                                 fmt(min(rr) if rr else None, ".2f"),
+                                                 fmt(max(rr) if rr else None, ".2f")))
+                add("| %d | %s |" % (c, " | ".join(cells)))
+            add("")
     if "e2e" in res:
         e = res["e2e"]
         runs = e["runs"]
@@ -743,6 +762,8 @@ def main():
                     help="e): send a session's messages over one SMTP connection (smtp-source "
                          "-d) instead of one connection per message")
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
+    ap.add_argument("--milter-b", help="d): also measure this hosted-milter binary (e.g. a "
+                    "build before a change), same traffic, same run")
     args = ap.parse_args()
     args.argv = [a for a in sys.argv[1:] if a not in (args.build, args.out)
                  and a not in ("--build", "--out")]
@@ -770,7 +791,7 @@ def main():
     work = tempfile.mkdtemp(prefix="hm-bench-")
     os.chmod(work, 0o755)
     res = {}
-    milter = null = nulle = quiet = None
+    milter = null = nulle = quiet = other = None
     try:
         naddr = args.naddr = NADDR if not args.quick else 100000
         args.virtual = os.path.join(work, "virtual")
@@ -798,6 +819,11 @@ def main():
                     os.path.join(args.build, "hosted-milter"), None, mwork, name="quiet")
                 write_conf(quiet.conf, args.virtual, log_level="notice")
                 quiet.start(timeout=120)
+                if args.milter_b:
+                    other = milter_process.MilterProcess(os.path.abspath(args.milter_b), None,
+                                                         mwork, name="other")
+                    write_conf(other.conf, args.virtual)
+                    other.start(timeout=120)
             subprocess.run([POSTMAP, "-c", _postmap_etc(work), "hash:" + args.virtual],
                            check=True, timeout=600)
             if "d" in args.only:
@@ -805,8 +831,10 @@ def main():
                 with open(pass_rcpts, "w") as f:
                     f.write("".join("%drcpt@elsewhere.example\n" % i for i in range(1, 10001)))
                 bench_protocol(args, res, milter, nulle, null, quiet, pass_rcpts=pass_rcpts,
-                               rcpts=rcpts)
+                               rcpts=rcpts, other=other)
                 quiet.stop()
+                if other is not None:
+                    other.stop()
             if "c" in args.only:
                 bench_reload(args, res, milter, rcpts)
             if "e" in args.only:
@@ -820,6 +848,8 @@ def main():
             nulle.stop()
         if quiet is not None:
             quiet.stop()
+        if other is not None:
+            other.stop()
         _kill_children()
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
