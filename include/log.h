@@ -5,9 +5,12 @@
  * Owns the process-wide logging settings (destination, ident, level).
  * They are, with the live configuration pointer (live.h), the only
  * process-global state: libmilter callbacks have no user context to carry
- * them.  log_open is called once by the entry point before any thread
- * starts; the level may then change at any time (log_set_level is atomic,
- * for reload).  Every string that comes from the SMTP client or the MTA
+ * them.  (Besides, each thread keeps the text of the current second for
+ * the stderr time stamp, so that a line costs no time zone lock.)  A line
+ * is formatted once and written with one syslog(3) or write(2) call.
+ * log_open is called once by the entry point before any thread starts;
+ * the level may then change at any time (log_set_level is atomic, for
+ * reload).  Every string that comes from the SMTP client or the MTA
  * goes through log_escape before it is logged.
  */
 #ifndef HOSTED_MILTER_LOG_H

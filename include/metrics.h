@@ -36,8 +36,7 @@ enum metrics_edit {
 enum metrics_tempfail {
     METRICS_TEMPFAIL_POLICY,    /* the policy's answer: a bound, a bad target,
                                    unknown_recipient = tempfail */
-    METRICS_TEMPFAIL_NO_CONFIG, /* no configuration live at MAIL FROM */
-    METRICS_TEMPFAIL_PROTOCOL,  /* RCPT without MAIL state */
+    METRICS_TEMPFAIL_NO_CONFIG, /* no configuration live at the first RCPT */
     METRICS_TEMPFAIL_NO_MEMORY, /* allocation failed */
     METRICS_TEMPFAIL_EDIT,      /* the MTA refused a recipient edit */
     METRICS_TEMPFAIL_COUNT

@@ -1,7 +1,12 @@
 /*
- * filter.c - the libmilter glue: negotiate, MAIL (take the live config),
- * RCPT (resolve; reply or record), EOM (replay the rcpt_plan edits), abort
- * and close.  Decisions live in policy.c and rcpt_plan.c, not here.
+ * filter.c - the libmilter glue: negotiate, RCPT (the first of a message
+ * takes the live config; resolve; reply or record), EOM (replay the
+ * rcpt_plan edits), abort and close.  Decisions live in policy.c and
+ * rcpt_plan.c, not here.
+ *
+ * Round trips: only RCPT and end of message need an answer, so every other
+ * stage is negotiated away (SMFIP_NO*), MAIL included; a stage the MTA
+ * cannot leave out is answered with "no reply" (SMFIP_NR_*).
  *
  * Owns struct conn, the private data of one MTA connection.
  */
@@ -14,13 +19,12 @@
 #include "live.h"
 #include "log.h"
 #include "metrics.h"
+#include "negotiate.h"
 #include "policy.h"
 #include "rcpt_plan.h"
 
-/* Macros asked for with smfi_setsymlist (the rest is not needed). */
-#define MACROS_MAIL "i v {daemon_name}"
-#define MACROS_RCPT "i {rcpt_addr} {rcpt_mailer}"
-#define MACROS_EOM "i"
+/* A queue id kept to tell messages apart (longer ones compare by prefix). */
+#define QID_KEEP 64
 
 /* A logged RCPT argument: escaped, bounded (a longer one ends in "..."). */
 #define RCPT_LOG_MAX 1024
@@ -28,9 +32,11 @@
 #define TARGETS_LOG_MAX 1536
 
 struct conn {
+    struct negotiated neg;       /* first: negotiate.c's callbacks read it */
     bool addrcpt_par;            /* the MTA granted SMFIF_ADDRCPT_PAR */
-    enum rcpt_mta mta;           /* from macro v, at MAIL */
-    struct live_ref *cfg;        /* held from MAIL FROM to EOM / abort */
+    enum rcpt_mta mta;           /* from macro v, at the first RCPT */
+    char qid[QID_KEEP];          /* macro i of this message ("" not yet) */
+    struct live_ref *cfg;        /* held from the first RCPT to EOM / abort */
     struct rcpt_plan *plan;      /* this message's recipients */
     struct policy_result result; /* reused for every RCPT */
 };
@@ -55,6 +61,7 @@ static void conn_reset(struct conn *c)
     rcpt_plan_reset(c->plan);
     live_release(c->cfg);
     c->cfg = NULL;
+    c->qid[0] = '\0';
 }
 
 static void conn_free(struct conn *c)
@@ -110,15 +117,29 @@ static sfsistat tempfail(SMFICTX *ctx, const char *qid, enum metrics_tempfail ca
     return SMFIS_TEMPFAIL;
 }
 
+/* The connection's state, made on first use (at negotiate, or at RCPT for
+ * an MTA without negotiation); NULL when out of memory. */
+static struct conn *conn_of(SMFICTX *ctx)
+{
+    struct conn *c = smfi_getpriv(ctx);
+
+    if (c != NULL)
+        return c;
+    if ((c = conn_new()) == NULL)
+        return NULL;
+    if (smfi_setpriv(ctx, c) != MI_SUCCESS) {
+        conn_free(c);
+        return NULL;
+    }
+    return c;
+}
+
 static sfsistat on_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2,
                              unsigned long f3, unsigned long *pf0, unsigned long *pf1,
                              unsigned long *pf2, unsigned long *pf3)
 {
     const unsigned long need = SMFIF_ADDRCPT | SMFIF_DELRCPT;
-    const unsigned long skip = SMFIP_NOCONNECT | SMFIP_NOHELO | SMFIP_NOHDRS | SMFIP_NOEOH |
-                               SMFIP_NOBODY | SMFIP_NOUNKNOWN | SMFIP_NODATA;
-    struct conn *c = smfi_getpriv(ctx);
-    char mail[] = MACROS_MAIL, rcpt[] = MACROS_RCPT, eom[] = MACROS_EOM;
+    struct conn *c;
 
     (void)f2;
     (void)f3;
@@ -128,52 +149,61 @@ static sfsistat on_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, u
                 f0);
         return SMFIS_REJECT;
     }
-    if (c == NULL) {
-        if ((c = conn_new()) == NULL) {
-            log_err("out of memory for a new connection; refusing it");
-            return SMFIS_REJECT;
-        }
-        if (smfi_setpriv(ctx, c) != MI_SUCCESS) {
-            conn_free(c);
-            log_err("smfi_setpriv failed; refusing the connection");
-            return SMFIS_REJECT;
-        }
+    if ((c = conn_of(ctx)) == NULL) {
+        log_err("out of memory for a new connection; refusing it");
+        return SMFIS_REJECT;
     }
     c->addrcpt_par = (f0 & SMFIF_ADDRCPT_PAR) != 0;
     *pf0 = need | (f0 & (SMFIF_ADDRCPT_PAR | SMFIF_SETSYMLIST));
-    *pf1 = f1 & skip;
+    *pf1 = negotiate_protocol(f1, &c->neg);
     *pf2 = 0;
     *pf3 = 0;
-    if ((f0 & SMFIF_SETSYMLIST) != 0 && (smfi_setsymlist(ctx, SMFIM_ENVFROM, mail) != MI_SUCCESS ||
-                                         smfi_setsymlist(ctx, SMFIM_ENVRCPT, rcpt) != MI_SUCCESS ||
-                                         smfi_setsymlist(ctx, SMFIM_EOM, eom) != MI_SUCCESS))
+    if ((f0 & SMFIF_SETSYMLIST) != 0 && negotiate_symlists(ctx) != MI_SUCCESS)
         log_warning("smfi_setsymlist failed; relying on the MTA's default macros");
     log_debug("negotiated: MTA offers actions 0x%lx protocol 0x%lx; asked for 0x%lx 0x%lx", f0, f1,
               *pf0, *pf1);
     return SMFIS_CONTINUE;
 }
 
+/* MAIL, from an MTA that cannot leave it out: a new message begins. */
 static sfsistat on_envfrom(SMFICTX *ctx, char **argv)
 {
     struct conn *c = smfi_getpriv(ctx);
-    char v[] = "v", qbuf[64];
 
     (void)argv;
-    if (c == NULL) {
-        /* No negotiate callback happened (a very old MTA): start here. */
-        if ((c = conn_new()) == NULL || smfi_setpriv(ctx, c) != MI_SUCCESS) {
-            conn_free(c);
-            log_err("%s: out of memory for a new connection", queue_id(ctx, qbuf, sizeof qbuf));
-            return tempfail(ctx, queue_id(ctx, qbuf, sizeof qbuf), METRICS_TEMPFAIL_NO_MEMORY);
-        }
+    if (c != NULL)
+        conn_reset(c);
+    return negotiate_pass(ctx, SMFIP_NR_MAIL);
+}
+
+/*
+ * Called at every RCPT.  The first RCPT of a message (none since the last
+ * EOM, abort or MAIL) takes the live configuration, held until EOM or
+ * abort, and reads which MTA this is (macro v).  A RCPT with another queue
+ * id than its message's starts a new message: Sendmail sends no abort to a
+ * milter that skipped MAIL when a transaction ends before DATA (RSET, every
+ * recipient refused), but each transaction has its own queue id.
+ * (Postfix's is unset at the first RCPT; Postfix always sends abort.)
+ * Returns -1 when no configuration is loaded.
+ */
+static int begin_message(SMFICTX *ctx, struct conn *c)
+{
+    char i[] = "i", v[] = "v";
+    const char *qid = smfi_getsymval(ctx, i);
+
+    if (qid == NULL)
+        qid = "";
+    if (c->cfg != NULL && c->qid[0] != '\0' && *qid != '\0' &&
+        strncmp(c->qid, qid, sizeof c->qid - 1) != 0)
+        conn_reset(c);
+    if (c->cfg == NULL) {
+        if ((c->cfg = live_acquire()) == NULL)
+            return -1;
+        c->mta = rcpt_plan_mta(smfi_getsymval(ctx, v));
     }
-    conn_reset(c);
-    if ((c->cfg = live_acquire()) == NULL) {
-        log_err("%s: no configuration is loaded", queue_id(ctx, qbuf, sizeof qbuf));
-        return tempfail(ctx, queue_id(ctx, qbuf, sizeof qbuf), METRICS_TEMPFAIL_NO_CONFIG);
-    }
-    c->mta = rcpt_plan_mta(smfi_getsymval(ctx, v));
-    return SMFIS_CONTINUE;
+    if (c->qid[0] == '\0')
+        snprintf(c->qid, sizeof c->qid, "%s", qid);
+    return 0;
 }
 
 /* The reply for a reject/tempfail result; the address in it once. */
@@ -228,7 +258,7 @@ static sfsistat keep_emulated(struct conn *c, const char *qid, const char *rcpt)
 
 static sfsistat on_envrcpt(SMFICTX *ctx, char **argv)
 {
-    struct conn *c = smfi_getpriv(ctx);
+    struct conn *c;
     char mailer_name[] = "{rcpt_mailer}", addr_name[] = "{rcpt_addr}", qbuf[64], rcpt[RCPT_LOG_MAX];
     const char *mailer = smfi_getsymval(ctx, mailer_name);
     /* The MTA's own reading of the recipient: what it will deliver. */
@@ -243,9 +273,13 @@ static sfsistat on_envrcpt(SMFICTX *ctx, char **argv)
     if (argv == NULL || argv[0] == NULL)
         return SMFIS_CONTINUE;
     log_escape(rcpt, sizeof rcpt, argv[0], strlen(argv[0]));
-    if (c == NULL || c->cfg == NULL) {
-        log_err("%s: RCPT without MAIL state: rcpt=%s", qid, rcpt);
-        return tempfail(ctx, qid, METRICS_TEMPFAIL_PROTOCOL);
+    if ((c = conn_of(ctx)) == NULL) {
+        log_err("%s: tempfail: out of memory for a new connection: rcpt=%s", qid, rcpt);
+        return tempfail(ctx, qid, METRICS_TEMPFAIL_NO_MEMORY);
+    }
+    if (begin_message(ctx, c) < 0) {
+        log_err("%s: tempfail: no configuration is loaded: rcpt=%s", qid, rcpt);
+        return tempfail(ctx, qid, METRICS_TEMPFAIL_NO_CONFIG);
     }
     /* Recipients the MTA already refused (SMFIP_RCPT_REJ) are not ours. */
     if (mailer != NULL && strcmp(mailer, "error") == 0)
@@ -436,5 +470,7 @@ struct smfiDesc filter_description(void)
         .xxfi_close = on_close,
         .xxfi_negotiate = on_negotiate,
     };
+
+    negotiate_stage_callbacks(&d);
     return d;
 }

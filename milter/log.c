@@ -7,12 +7,14 @@
  */
 #include "log.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <syslog.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "util.h"
 
@@ -84,36 +86,73 @@ bool log_enabled(enum log_level level)
     return (int)level <= atomic_load(&logcfg.level);
 }
 
-static void write_stderr(enum log_level level, const char *line)
+/*
+ * The stderr prefix "2024-05-01 12:00:00 info: " into buf (at least
+ * STAMP_MAX bytes); returns its length.  The time text is made at most
+ * once a second per thread: localtime_r takes glibc's time zone lock on
+ * every call, and every worker thread logs.
+ */
+#define STAMP_MAX 48
+static size_t stderr_prefix(char *buf, enum log_level level)
 {
-    char stamp[32] = "";
+    static _Thread_local struct {
+        time_t sec;
+        char text[24];
+    } cache;
     time_t now = time(NULL);
     struct tm tm;
 
-    if (localtime_r(&now, &tm) != NULL)
-        strftime(stamp, sizeof stamp, "%Y-%m-%d %H:%M:%S", &tm);
-    /* One fprintf per line: stdio locks the stream, so lines from
-     * different threads do not interleave. */
-    fprintf(stderr, "%s %s: %s\n", stamp, levels[level].name, line);
+    if (now != cache.sec || cache.text[0] == '\0') {
+        cache.text[0] = '\0';
+        if (localtime_r(&now, &tm) != NULL)
+            strftime(cache.text, sizeof cache.text, "%Y-%m-%d %H:%M:%S", &tm);
+        cache.sec = now;
+    }
+    int n = snprintf(buf, STAMP_MAX, "%s %s: ", cache.text, levels[level].name);
+
+    return n < 0 ? 0 : (size_t)n < STAMP_MAX ? (size_t)n : STAMP_MAX - 1;
+}
+
+/* The whole line with one write(2): no stdio lock, and lines from
+ * different threads do not interleave (a write to a pipe of up to
+ * PIPE_BUF bytes is atomic, an O_APPEND file gets it in one piece). */
+static void write_line(const char *line, size_t len)
+{
+    while (len > 0) {
+        ssize_t k = write(STDERR_FILENO, line, len);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            return;
+        line += k;
+        len -= (size_t)k;
+    }
 }
 
 static void vlog(enum log_level level, const char *fmt, va_list ap)
     __attribute__((format(printf, 2, 0)));
 
+/* Formats the line once, behind the stderr prefix, and hands the same
+ * buffer to syslog and/or stderr. */
 static void vlog(enum log_level level, const char *fmt, va_list ap)
 {
-    char line[LOG_LINE_MAX];
+    char line[STAMP_MAX + LOG_LINE_MAX + 1];
+    size_t start, len;
+    int n;
 
     if (!log_enabled(level))
         return;
-    vsnprintf(line, sizeof line, fmt, ap);
-    if (logcfg.to_stderr) {
-        write_stderr(level, line);
-        return;
+    start = stderr_prefix(line, level);
+    n = vsnprintf(line + start, LOG_LINE_MAX, fmt, ap);
+    len = n < 0 ? 0 : (size_t)n < LOG_LINE_MAX ? (size_t)n : LOG_LINE_MAX - 1;
+    line[start + len] = '\0';
+    if (!logcfg.to_stderr) {
+        syslog(levels[level].priority, "%s", line + start);
+        if (!atomic_load(&logcfg.stderr_copy))
+            return;
     }
-    syslog(levels[level].priority, "%s", line);
-    if (atomic_load(&logcfg.stderr_copy))
-        write_stderr(level, line);
+    line[start + len] = '\n';
+    write_line(line, start + len + 1);
 }
 
 #define DEFINE_LOG(fn, level)                                                                      \

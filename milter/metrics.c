@@ -127,8 +127,9 @@ const char *metrics_edit_name(enum metrics_edit kind)
 const char *metrics_tempfail_name(enum metrics_tempfail cause)
 {
     static const char *const names[] = {
-        [METRICS_TEMPFAIL_POLICY] = "policy",     [METRICS_TEMPFAIL_NO_CONFIG] = "no_config",
-        [METRICS_TEMPFAIL_PROTOCOL] = "protocol", [METRICS_TEMPFAIL_NO_MEMORY] = "no_memory",
+        [METRICS_TEMPFAIL_POLICY] = "policy",
+        [METRICS_TEMPFAIL_NO_CONFIG] = "no_config",
+        [METRICS_TEMPFAIL_NO_MEMORY] = "no_memory",
         [METRICS_TEMPFAIL_EDIT] = "edit_refused",
     };
 

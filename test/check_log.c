@@ -3,6 +3,8 @@
  * the level threshold, and the stderr line format.
  */
 #include <check.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -158,6 +160,109 @@ START_TEST(test_stderr_format)
 }
 END_TEST
 
+/* ---- one write per line: whole lines from many threads, long ones cut ---- */
+
+#define THREADS 4
+#define LINES_PER_THREAD 300
+#define FILL 1500
+
+/* emit() with stderr on a temp file; the file's text (malloc'd). */
+static char *capture_all(void (*emit)(void))
+{
+    char path[] = "/tmp/check_log.XXXXXX";
+    int fd = mkstemp(path), saved = dup(STDERR_FILENO);
+    off_t size;
+    char *text;
+
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_ge(saved, 0);
+    dup2(fd, STDERR_FILENO);
+    emit();
+    dup2(saved, STDERR_FILENO);
+    close(saved);
+    size = lseek(fd, 0, SEEK_END);
+    ck_assert_int_ge(size, 0);
+    text = malloc((size_t)size + 1);
+    ck_assert_ptr_nonnull(text);
+    ck_assert_int_eq(pread(fd, text, (size_t)size, 0), size);
+    text[size] = '\0';
+    close(fd);
+    unlink(path);
+    return text;
+}
+
+static void *log_many(void *arg)
+{
+    char fill[FILL + 1];
+    int t = (int)(intptr_t)arg;
+
+    memset(fill, 'x', FILL);
+    fill[FILL] = '\0';
+    for (int i = 0; i < LINES_PER_THREAD; i++)
+        log_info("t%d n%d %s end", t, i, fill);
+    return NULL;
+}
+
+static void emit_threads(void)
+{
+    pthread_t th[THREADS];
+
+    log_open("check_log", true, LOG_LEVEL_INFO);
+    for (int t = 0; t < THREADS; t++)
+        ck_assert_int_eq(pthread_create(&th[t], NULL, log_many, (void *)(intptr_t)t), 0);
+    for (int t = 0; t < THREADS; t++)
+        pthread_join(th[t], NULL);
+    log_close();
+}
+
+START_TEST(test_stderr_threads_whole_lines)
+{
+    char *text = capture_all(emit_threads), *line, *save = NULL;
+    int seen[THREADS] = {0}, lines = 0;
+
+    for (line = strtok_r(text, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save)) {
+        int t, n, len;
+        const char *body = strstr(line, " info: ");
+
+        ck_assert_ptr_nonnull(body);
+        ck_assert_int_eq(sscanf(body, " info: t%d n%d %n", &t, &n, &len), 2);
+        ck_assert(t >= 0 && t < THREADS);
+        ck_assert_int_eq(n, seen[t]); /* in order, none lost or torn */
+        ck_assert_int_eq(strspn(body + len, "x"), FILL);
+        ck_assert_str_eq(body + len + FILL, " end");
+        seen[t]++;
+        lines++;
+    }
+    ck_assert_int_eq(lines, THREADS * LINES_PER_THREAD);
+    free(text);
+}
+END_TEST
+
+static void emit_long(void)
+{
+    static char big[5000];
+
+    memset(big, 'y', sizeof big - 1);
+    log_open("check_log", true, LOG_LEVEL_INFO);
+    log_warning("%s", big);
+    log_notice("after");
+    log_close();
+}
+
+START_TEST(test_stderr_long_line_cut)
+{
+    char *text = capture_all(emit_long);
+    const char *body = strstr(text, " warning: ");
+
+    ck_assert_ptr_nonnull(body);
+    body += strlen(" warning: ");
+    ck_assert_uint_eq(strspn(body, "y"), 2047); /* 2 KiB with the NUL */
+    ck_assert_int_eq(body[2047], '\n');
+    ck_assert_ptr_nonnull(strstr(body, " notice: after\n"));
+    free(text);
+}
+END_TEST
+
 static Suite *log_suite(void)
 {
     Suite *s = suite_create("log");
@@ -175,6 +280,8 @@ static Suite *log_suite(void)
 
     tc = tcase_create("stderr");
     tcase_add_test(tc, test_stderr_format);
+    tcase_add_test(tc, test_stderr_threads_whole_lines);
+    tcase_add_test(tc, test_stderr_long_line_cut);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -348,7 +348,7 @@ START_TEST(test_render_empty)
     ck_assert_ptr_nonnull(strstr(got, "# TYPE hosted_milter_recipients_total counter\n# HELP "
                                       "hosted_milter_messages_total"));
     ck_assert_ptr_nonnull(strstr(got, "\nhosted_milter_messages_total 0\n"));
-    ck_assert_ptr_nonnull(strstr(got, "\nhosted_milter_tempfails_total{cause=\"protocol\"} 0\n"));
+    ck_assert_ptr_nonnull(strstr(got, "\nhosted_milter_tempfails_total{cause=\"no_config\"} 0\n"));
     ck_assert_ptr_nonnull(strstr(got, "\nhosted_milter_reloads_total{result=\"failure\"} 0\n"));
     ck_assert_ptr_nonnull(strstr(got, "\nhosted_milter_last_reload_successful 1\n"));
     ck_assert_ptr_nonnull(strstr(got, "\nhosted_milter_edits_total{call=\"delrcpt\"} 0\n"));

@@ -354,6 +354,32 @@ class CasesBase(EnvTestCase):
             self.fail("\n  ".join([""] + problems))
 
 
+    def test_aborted_transactions(self):
+        """transactions ended before DATA (RSET after an accepted rewrite;
+        every recipient refused) leave nothing for the next transaction on
+        the connection: it reaches its own recipient only (the milter skips
+        MAIL, and Sendmail then sends it no abort)"""
+        env = self.env
+        marks = env.log_marks()
+        test_id = "aborted-%d" % (int(time.time() * 1000) % 10**8)
+        try:
+            with smtp_client.SmtpClient("127.0.0.1", env.mta.port) as c:
+                self.assertEqual(c.mail(cases.SENDER).code, 250)
+                self.assertEqual(c.rcpt("sales@example.org").code, 250)
+                self.assertEqual(c.rset().code, 250)
+                self.assertEqual(c.mail(cases.SENDER).code, 250)
+                self.assertEqual(c.rcpt("nobody@corp.example").code, 550)
+                self.assertEqual(c.rset().code, 250)
+                o = smtp_client.send_on(c, cases.SENDER, ["dave@corp.example"], test_id)
+        except smtp_client.SmtpError as exc:
+            self.fail("SMTP dialogue failed: %s\n%s" % (exc, env.logs(since=marks)))
+        self.assertTrue(o.delivered_ok(), o.as_dict())
+        recs = smtp_client.wait_for_message(env.sink, test_id, 1, timeout=DELIVERY_TIMEOUT,
+                                            settle=lambda: env.mta.wait_queue_empty(20))
+        got = sorted(d["rcpt"].lower() for d in smtp_client.delivered_rcpts(recs))
+        self.assertEqual(got, ["dave@corp.example"], env.logs(since=marks))
+
+
 def hostile_test(self):
     """hostile RCPT arguments: every one gets a reply, the milter survives,
     nothing is delivered that the configuration does not name"""

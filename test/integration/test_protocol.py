@@ -352,12 +352,28 @@ class HostileEsmtp(ProtocolBase):
 
 
 class HostileProtocol(ProtocolBase):
+    def edit_sets(self, edits):
+        """(added, deleted) recipients of EOM edits, as sets of bytes."""
+        adds = {mc.strings(e.data)[0] for e in edits if e.code != mc.SMFIR_DELRCPT}
+        dels = {mc.strings(e.data)[0] for e in edits if e.code == mc.SMFIR_DELRCPT}
+        return adds, dels
+
+    def rewrite_of(self, *rcpts):
+        """(targets, originals) the edits of these rewritten RCPTs must be,
+        from -q."""
+        firsts = [b(r) for r in rcpts]
+        v = self.verdicts.get(firsts)
+        targets = {b("<%s>" % t) for r in firsts for t in v[r][1].split(",")}
+        return targets, set(firsts)
+
     def test_out_of_order(self):
-        """RCPT and EOM before MAIL, MAIL twice, RCPT and EOM after ABORT:
-        a valid answer or none (libmilter ignores a command that cannot
-        follow the current state), never an edit; the connection then
-        still carries a normal message"""
+        """MAIL is negotiated away, so a message is its RCPTs and EOM: EOM
+        without a RCPT edits nothing, RCPT and EOM without MAIL are a
+        message, MAIL (sent anyway) is answered, and after ABORT a RCPT
+        starts a new message with nothing of the aborted one; the
+        connection then still carries a normal message"""
         c = self.connect()
+        self.assertTrue(c.negotiated.protocol & mc.SMFIP_NOMAIL, c.negotiated.protocol)
 
         def no_edits(what):
             c.send(mc.SMFIC_BODYEOB)
@@ -368,19 +384,91 @@ class HostileProtocol(ProtocolBase):
                 self.assertNotIn(r.code, (mc.SMFIR_ADDRCPT, mc.SMFIR_ADDRCPT_PAR,
                                           mc.SMFIR_DELRCPT), "edit %r %s" % (r, what))
 
-        c.send(mc.SMFIC_RCPT, mc.cstr("<sales@example.org>"))
-        c.reply_or_silence()
-        no_edits("before MAIL")
+        no_edits("before any RCPT")
+        self.assertEqual(c.rcpt("<sales@example.org>", macros=POSTFIX_RCPT).code,
+                         mc.SMFIR_CONTINUE)
+        edits, final = c.eom(macros=[("i", "4XyZ1")])
+        self.assertEqual(final.code, mc.SMFIR_CONTINUE)
+        self.assertEqual(self.edit_sets(edits), self.rewrite_of("<sales@example.org>"))
+        no_edits("after the message")
         self.assertEqual(c.mail(macros=POSTFIX_MAIL).code, mc.SMFIR_CONTINUE)
         self.assertEqual(c.mail(macros=POSTFIX_MAIL).code, mc.SMFIR_CONTINUE)
         self.assertEqual(c.rcpt("<sales@example.org>", macros=POSTFIX_RCPT).code,
                          mc.SMFIR_CONTINUE)
         c.abort()
-        c.macro(mc.SMFIC_RCPT, POSTFIX_RCPT)
-        c.send(mc.SMFIC_RCPT, mc.cstr("<team@shop.example>"))
-        c.reply_or_silence()
-        no_edits("after ABORT")
+        self.assertEqual(c.rcpt("<team@shop.example>", macros=POSTFIX_RCPT).code,
+                         mc.SMFIR_CONTINUE)
+        edits, final = c.eom(macros=[("i", "4XyZ1")])
+        self.assertEqual(final.code, mc.SMFIR_CONTINUE)
+        self.assertEqual(self.edit_sets(edits), self.rewrite_of("<team@shop.example>"))
         self.message(["<sales@example.org>"], conn=c)
+
+    def test_new_queue_id_new_message(self):
+        """without MAIL and without ABORT (Sendmail ends a transaction before
+        DATA so to a milter that skipped MAIL), a RCPT with another queue id
+        starts a new message: nothing of the old one is edited; a RCPT whose
+        queue id appears only from the second one on (Postfix) is one
+        message"""
+        c = self.connect()
+        for qid, rcpt in (("Q1", "<sales@example.org>"), ("Q2", "<team@shop.example>")):
+            r = c.rcpt(rcpt, macros=[("i", qid), ("v", "8.17.1.9"), ("{rcpt_mailer}", "esmtp")])
+            self.assertEqual(r.code, mc.SMFIR_CONTINUE)
+        edits, final = c.eom(macros=[("i", "Q2")])
+        self.assertEqual(final.code, mc.SMFIR_CONTINUE)
+        self.assertEqual(self.edit_sets(edits), self.rewrite_of("<team@shop.example>"))
+        postfix = [("v", "Postfix 3.7.11"), ("{rcpt_mailer}", "smtp")]
+        self.assertEqual(c.rcpt("<sales@example.org>", macros=postfix).code, mc.SMFIR_CONTINUE)
+        self.assertEqual(c.rcpt("<team@shop.example>", macros=[("i", "P1")] + postfix).code,
+                         mc.SMFIR_CONTINUE)
+        edits, final = c.eom(macros=[("i", "P1")])
+        self.assertEqual(final.code, mc.SMFIR_CONTINUE)
+        self.assertEqual(self.edit_sets(edits),
+                         self.rewrite_of("<sales@example.org>", "<team@shop.example>"))
+
+    def test_no_reply_stages(self):
+        """an MTA that cannot leave CONNECT, HELO, MAIL, DATA, headers or
+        UNKNOWN out but offers "no reply" for them: asked for, and those
+        stages get no answer; without the "no reply" offer libmilter
+        answers them; messages work either way, MAIL starting a new one"""
+        stages = {mc.SMFIP_NOCONNECT: mc.SMFIP_NR_CONN, mc.SMFIP_NOHELO: mc.SMFIP_NR_HELO,
+                  mc.SMFIP_NOMAIL: mc.SMFIP_NR_MAIL, mc.SMFIP_NODATA: mc.SMFIP_NR_DATA,
+                  mc.SMFIP_NOHDRS: mc.SMFIP_NR_HDR, mc.SMFIP_NOEOH: mc.SMFIP_NR_EOH,
+                  mc.SMFIP_NOUNKNOWN: mc.SMFIP_NR_UNKN}
+        offer = mc.SMFI_CURR_PROT & ~sum(stages)
+        packets = [
+            (mc.SMFIC_CONNECT, mc.cstr("client.example") + b"4" + struct.pack(">H", 25)
+             + mc.cstr("192.0.2.1")),
+            (mc.SMFIC_HELO, mc.cstr("client.example")),
+            (mc.SMFIC_UNKNOWN, mc.cstr("XYZZY")),
+        ]
+        for with_nr in (True, False):
+            with self.subTest(no_reply_offered=with_nr):
+                c = self.connect(protocol=offer if with_nr else offer & ~sum(stages.values()))
+                p = c.negotiated.protocol
+                self.assertFalse(p & sum(stages), hex(p))
+                self.assertEqual(p & sum(stages.values()), sum(stages.values()) if with_nr else 0,
+                                 hex(p))
+
+                def answer(cmd, data):
+                    c.send(cmd, data)
+                    r = c.reply_or_silence(timeout=0.5)
+                    if with_nr:
+                        self.assertIsNone(r, cmd)
+                    else:
+                        self.assertEqual(r.code, mc.SMFIR_CONTINUE, cmd)
+
+                for cmd, data in packets:
+                    answer(cmd, data)
+                for rcpt in ("<sales@example.org>", "<team@shop.example>"):
+                    c.macro(mc.SMFIC_MAIL, POSTFIX_MAIL)
+                    answer(mc.SMFIC_MAIL, mc.cstr("<sender@example.com>"))
+                    self.assertEqual(c.rcpt(rcpt, macros=POSTFIX_RCPT).code, mc.SMFIR_CONTINUE)
+                    answer(mc.SMFIC_DATA, b"")
+                    answer(mc.SMFIC_HEADER, mc.cstr("Subject", "x"))
+                    answer(mc.SMFIC_EOH, b"")
+                    edits, final = c.eom(macros=[("i", "4XyZ1")])
+                    self.assertEqual(final.code, mc.SMFIR_CONTINUE)
+                    self.assertEqual(self.edit_sets(edits), self.rewrite_of(rcpt))
 
     def test_abort_then_new_message(self):
         """a message aborted after its RCPTs leaves nothing behind"""
