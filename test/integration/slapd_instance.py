@@ -400,10 +400,15 @@ class SlapdInstance:
         return self
 
     def answers(self):
-        """True when the root DSE answers an anonymous base search."""
-        p = subprocess.run([LDAPSEARCH, "-x", "-LLL", "-H", self.uri, "-o", "nettimeout=2",
-                            "-b", "", "-s", "base", "namingContexts"],
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=10)
+        """True when the root DSE answers an anonymous base search.  A search
+        that takes over 10 s (a loaded machine: slapd still starting) is a
+        "not yet", for the caller's own deadline to judge."""
+        try:
+            p = subprocess.run([LDAPSEARCH, "-x", "-LLL", "-H", self.uri, "-o", "nettimeout=2",
+                                "-b", "", "-s", "base", "namingContexts"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=10)
+        except subprocess.TimeoutExpired:
+            return False
         return p.returncode == 0
 
     def stop(self, timeout=10.0):
