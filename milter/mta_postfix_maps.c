@@ -216,11 +216,10 @@ static int socketmap_query(struct pf_env *env, const char *spec, const char *key
     *trapped = env->rewrite_chrooted && s.path[0] == '/';
     if (mta_chroot_path(env->queue_dir, env->rewrite_chrooted, s.path, where, wheresz) < 0)
         return -1;
-    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    struct sockaddr_un sa;
     int n = snprintf(req, sizeof req, "%zu:%s %s,", strlen(name) + 1 + strlen(key), name, key);
-    if (strlen(where) >= sizeof sa.sun_path || n < 0 || (size_t)n >= sizeof req)
+    if (util_unix_addr(&sa, where) < 0 || n < 0 || (size_t)n >= sizeof req)
         return *why = "path or request too long", -1;
-    strcpy(sa.sun_path, where);
     *why = "cannot connect";
     if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) < 0 ||
