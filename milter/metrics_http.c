@@ -206,19 +206,24 @@ static int bind_addr(struct metrics_http *h)
         h->unix_bound = rc == 0;
         return rc;
     }
-    setsockopt(h->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (setsockopt(h->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0)
+        return -1;
     if (a->kind == METRICS_ADDR_INET) {
         struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
         sin->sin_family = AF_INET;
         sin->sin_port = htons((uint16_t)a->port);
-        inet_pton(AF_INET, a->host, &sin->sin_addr);
+        if (inet_pton(AF_INET, a->host, &sin->sin_addr) != 1)
+            return errno = EINVAL, -1;
         len = sizeof(*sin);
     } else {
         struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
         sin6->sin6_family = AF_INET6;
         sin6->sin6_port = htons((uint16_t)a->port);
-        inet_pton(AF_INET6, a->host, &sin6->sin6_addr);
-        setsockopt(h->fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+        /* v6 only: "[::1]:PORT" must not take the IPv4 port too */
+        if (inet_pton(AF_INET6, a->host, &sin6->sin6_addr) != 1)
+            return errno = EINVAL, -1;
+        if (setsockopt(h->fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0)
+            return -1;
         len = sizeof(*sin6);
     }
     return bind(h->fd, (struct sockaddr *)&ss, len);
