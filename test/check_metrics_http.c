@@ -27,14 +27,14 @@
 #include "live.h"
 #include "metrics.h"
 #include "metrics_http.h"
+#include "util.h"
 
 static char tmpdir[64];
 
 /* path into sun (the test's paths all fit). */
 static void set_path(struct sockaddr_un *sun, const char *path)
 {
-    ck_assert_uint_lt(strlen(path), sizeof(sun->sun_path));
-    memcpy(sun->sun_path, path, strlen(path) + 1);
+    ck_assert_int_eq(util_unix_addr(sun, path), 0);
 }
 static char sock_path[128];
 static char spec[160];

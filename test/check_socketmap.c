@@ -22,6 +22,7 @@
 #include "live.h"
 #include "log.h"
 #include "socketmap.h"
+#include "util.h"
 
 static const char conf_a[] = "postmaster = \"pm@corp.example\"\n"
                              "domain \"corp.example\" { }\n"
@@ -199,12 +200,9 @@ END_TEST
 
 static int connect_to(const char *path)
 {
-    struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    int fd = util_unix_connect(path);
 
-    ck_assert_int_ge(fd, 0);
-    snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);
-    ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    ck_assert_msg(fd >= 0, "connect %s: %s", path, strerror(errno));
     return fd;
 }
 
