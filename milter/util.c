@@ -193,14 +193,15 @@ int util_unix_addr(struct sockaddr_un *sa, const char *path)
     return 0;
 }
 
-int util_unix_connect(const char *path)
+/* A connection to the unix socket at path, socket(2) flags added. */
+static int unix_connect(const char *path, int flags)
 {
     struct sockaddr_un sa;
     int fd, err;
 
     if (util_unix_addr(&sa, path) < 0)
         return -1;
-    if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+    if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | flags, 0)) < 0)
         return -1;
     if (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
         err = errno;
@@ -209,6 +210,11 @@ int util_unix_connect(const char *path)
         return -1;
     }
     return fd;
+}
+
+int util_unix_connect(const char *path)
+{
+    return unix_connect(path, 0);
 }
 
 int util_unix_clear_stale(const char *path)
@@ -222,13 +228,16 @@ int util_unix_clear_stale(const char *path)
         errno = ENOTSOCK;
         return -1;
     }
-    if ((fd = util_unix_connect(path)) >= 0) {
-        close(fd);
+    /* non-blocking: a live server's full backlog answers EAGAIN at once
+     * instead of holding the start up */
+    if ((fd = unix_connect(path, SOCK_NONBLOCK)) >= 0 || errno == EAGAIN) {
+        if (fd >= 0)
+            close(fd);
         errno = EADDRINUSE;
         return -1;
     }
-    /* only "nobody listens" makes it stale: a full backlog (EAGAIN) or a
-     * permission problem is someone else's live socket */
+    /* only "nobody listens" makes it stale: a permission problem is
+     * someone else's socket */
     if (errno == ENOENT)
         return 0; /* gone meanwhile */
     if (errno != ECONNREFUSED)

@@ -546,6 +546,35 @@ START_TEST(test_unix_live)
 }
 END_TEST
 
+/* A live server whose backlog is full: in use, answered at once (a
+ * blocking connect would wait for the server to accept). */
+START_TEST(test_unix_backlog_full)
+{
+    char path[128];
+    struct stat st;
+    int fd = bound_socket("busy.sock", true, path, sizeof path), c[64], n = 0;
+    struct sockaddr_un sa;
+
+    ck_assert_int_eq(util_unix_addr(&sa, path), 0);
+    for (; n < 64; n++) {
+        c[n] = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
+        ck_assert_int_ge(c[n], 0);
+        if (connect(c[n], (struct sockaddr *)&sa, sizeof sa) < 0) {
+            ck_assert_int_eq(errno, EAGAIN);
+            close(c[n]);
+            break;
+        }
+    }
+    ck_assert_int_lt(n, 64); /* the backlog filled */
+    ck_assert_int_lt(util_unix_clear_stale(path), 0);
+    ck_assert_int_eq(errno, EADDRINUSE);
+    ck_assert_int_eq(lstat(path, &st), 0);
+    while (n-- > 0)
+        close(c[n]);
+    close(fd);
+}
+END_TEST
+
 START_TEST(test_unix_not_socket)
 {
     const char *path = write_file("plain", "data", 4);
@@ -614,6 +643,7 @@ static Suite *util_suite(void)
     tcase_add_checked_fixture(tc, tmpdir_setup, tmpdir_teardown);
     tcase_add_test(tc, test_unix_stale);
     tcase_add_test(tc, test_unix_live);
+    tcase_add_test(tc, test_unix_backlog_full);
     tcase_add_test(tc, test_unix_not_socket);
     tcase_add_test(tc, test_unix_too_long);
     suite_add_tcase(s, tc);
