@@ -1,6 +1,7 @@
 /*
  * util.h - the small things every module needs once: growable arrays and
- * byte buffers, reading a whole file, and escaping bytes for messages.
+ * byte buffers, reading a whole file, escaping bytes for messages, and
+ * unix socket paths (address, connect, stale socket, removal).
  *
  * Owns no state.  Every function reports failure by its return value and
  * leaves its arguments usable (an array or buffer that could not grow
@@ -63,6 +64,31 @@ size_t util_escape(char *dst, size_t dstsz, const char *src, size_t len);
  * \x0a \x09), for texts whose form is fixed that way (SMTP replies,
  * table-file messages). */
 size_t util_escape_hex(char *dst, size_t dstsz, const char *src, size_t len);
+
+struct sockaddr_un;
+
+/* util_unix_addr - *sa set to the unix socket address of path.  Returns 0,
+ * or -1 with errno ENAMETOOLONG when path does not fit sun_path. */
+int util_unix_addr(struct sockaddr_un *sa, const char *path);
+
+/* util_unix_connect - a blocking stream connection (close-on-exec) to the
+ * unix socket at path.  Returns the descriptor (the caller closes it), or
+ * -1 with errno set. */
+int util_unix_connect(const char *path);
+
+/*
+ * util_unix_clear_stale - make path free for bind: a socket file nothing
+ * accepts on (left by a crash) is removed.  Returns 0 when nothing is at
+ * path or the stale socket is gone; -1 with errno EADDRINUSE (something
+ * accepts there), ENOTSOCK (something not a socket is there) or the errno
+ * of the failed lstat/socket/unlink.
+ */
+int util_unix_clear_stale(const char *path);
+
+/* util_unix_remove - unlink path if it is a socket (what a server leaves
+ * behind), never anything else.  Returns 0 (also when nothing or no socket
+ * is there), or -1 with errno from unlink. */
+int util_unix_remove(const char *path);
 
 /* UTIL_ESCAPE_SIZE - bytes that always hold the escape of len bytes. */
 #define UTIL_ESCAPE_SIZE(len) (4 * (len) + 1)

@@ -31,6 +31,7 @@
 #include "metrics_http.h"
 #include "refresh.h"
 #include "socketmap.h"
+#include "util.h"
 
 /* The settings that only take effect at start, as the file had them. */
 struct startup {
@@ -463,7 +464,6 @@ static int serve(struct run *r)
 static void run_cleanup(struct run *r)
 {
     const char *sockpath;
-    struct stat st;
 
     metrics_http_free(r->metrics);
     socketmap_free(r->socketmap);
@@ -475,7 +475,7 @@ static void run_cleanup(struct run *r)
         log_warning("cannot remove pidfile %s: %s", r->pidfile, strerror(errno));
     /* libmilter leaves its unix socket behind; remove it if it still is one. */
     if (r->socket_opened && r->conn != NULL && (sockpath = unix_path(r->conn)) != NULL &&
-        lstat(sockpath, &st) == 0 && S_ISSOCK(st.st_mode) && unlink(sockpath) < 0)
+        util_unix_remove(sockpath) < 0)
         log_debug("cannot remove socket %s: %s", sockpath, strerror(errno));
     free(r->conn);
     free(r->pidfile);

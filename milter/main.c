@@ -199,50 +199,58 @@ static int run_mta(const char *path, const char *mta)
     return status;
 }
 
-int main(int argc, char **argv)
+/* What the command line asks for, once parsed. */
+struct cmdline {
+    struct daemon_options opt;
+    enum mode mode;
+    const char *mta;
+};
+
+/*
+ * Parses the options into c; returns -1 to go on, or the exit status when
+ * the command line is done (-V, -h) or wrong (2, with the usage).
+ */
+static int parse_options(int argc, char **argv, struct cmdline *c)
 {
-    struct daemon_options opt = {.config_path = HOSTED_MILTER_CONF};
-    enum mode mode = MODE_RUN;
     int nmodes = 0, ch;
     bool run_options = false;
-    const char *mta = NULL;
 
     opterr = 0;
     while ((ch = getopt(argc, argv, ":c:fvs:p:tqDC:Vh")) != -1) {
         switch (ch) {
         case 'c':
-            opt.config_path = optarg;
+            c->opt.config_path = optarg;
             break;
         case 'f':
-            opt.foreground = true;
+            c->opt.foreground = true;
             run_options = true;
             break;
         case 'v':
-            opt.verbose = true;
+            c->opt.verbose = true;
             break;
         case 's':
-            opt.socket = optarg;
+            c->opt.socket = optarg;
             run_options = true;
             break;
         case 'p':
-            opt.pidfile = optarg;
+            c->opt.pidfile = optarg;
             run_options = true;
             break;
         case 't':
-            mode = MODE_CHECK;
+            c->mode = MODE_CHECK;
             nmodes++;
             break;
         case 'q':
-            mode = MODE_QUERY;
+            c->mode = MODE_QUERY;
             nmodes++;
             break;
         case 'D':
-            mode = MODE_DOMAINS;
+            c->mode = MODE_DOMAINS;
             nmodes++;
             break;
         case 'C':
-            mode = MODE_MTA;
-            mta = optarg;
+            c->mode = MODE_MTA;
+            c->mta = optarg;
             nmodes++;
             break;
         case 'V':
@@ -265,26 +273,36 @@ int main(int argc, char **argv)
     }
     if (nmodes > 1)
         return usage_error("-t, -q, -D and -C exclude each other");
-    if (mode != MODE_RUN && run_options)
+    if (c->mode != MODE_RUN && run_options)
         return usage_error("-f, -s and -p apply only when running the milter");
-    if (mode == MODE_MTA && mta_check_target(mta, &(const char *){NULL}) == 0)
+    return -1;
+}
+
+int main(int argc, char **argv)
+{
+    struct cmdline c = {.opt = {.config_path = HOSTED_MILTER_CONF}, .mode = MODE_RUN};
+    int rc = parse_options(argc, argv, &c);
+
+    if (rc >= 0)
+        return rc;
+    if (c.mode == MODE_MTA && mta_check_target(c.mta, &(const char *){NULL}) == 0)
         return usage_error("-C: expected postfix[:CONFIG_DIR] or sendmail[:CF_FILE]");
-    if (mode == MODE_QUERY && optind >= argc)
+    if (c.mode == MODE_QUERY && optind >= argc)
         return usage_error("-q needs at least one address");
-    if (mode != MODE_QUERY && optind < argc)
+    if (c.mode != MODE_QUERY && optind < argc)
         return usage_error("unexpected argument");
 
-    switch (mode) {
+    switch (c.mode) {
     case MODE_CHECK:
-        return run_check(opt.config_path);
+        return run_check(c.opt.config_path);
     case MODE_QUERY:
-        return run_query(opt.config_path, argv + optind, argc - optind);
+        return run_query(c.opt.config_path, argv + optind, argc - optind);
     case MODE_DOMAINS:
-        return run_domains(opt.config_path);
+        return run_domains(c.opt.config_path);
     case MODE_MTA:
-        return run_mta(opt.config_path, mta);
+        return run_mta(c.opt.config_path, c.mta);
     case MODE_RUN:
         break;
     }
-    return daemon_run(&opt);
+    return daemon_run(&c.opt);
 }

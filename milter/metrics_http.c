@@ -28,6 +28,7 @@
 #include "metrics.h"
 #include "metrics_addr.h"
 #include "metrics_render.h"
+#include "util.h"
 
 #ifndef HOSTED_MILTER_VERSION
 #define HOSTED_MILTER_VERSION "unknown"
@@ -181,22 +182,6 @@ static void say(char *err, size_t errsz, const char *fmt, ...)
     va_end(ap);
 }
 
-/* A unix socket file nothing listens on (left by a crash) is removed;
- * anything else at the path stays (bind then says it is in use). */
-static void remove_stale(const char *path, const struct sockaddr_un *sun)
-{
-    struct stat st;
-    int fd;
-
-    if (lstat(path, &st) != 0 || !S_ISSOCK(st.st_mode))
-        return;
-    if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
-        return;
-    if (connect(fd, (const struct sockaddr *)sun, sizeof(*sun)) < 0 && errno == ECONNREFUSED)
-        unlink(path);
-    close(fd);
-}
-
 /* Binds h->fd to h->addr.  -1 with errno set on failure. */
 static int bind_addr(struct metrics_http *h)
 {
@@ -208,9 +193,11 @@ static int bind_addr(struct metrics_http *h)
     if (a->kind == METRICS_ADDR_UNIX) {
         struct sockaddr_un *sun = (struct sockaddr_un *)&ss;
         mode_t old;
-        sun->sun_family = AF_UNIX;
-        memcpy(sun->sun_path, a->path, strlen(a->path) + 1);
-        remove_stale(a->path, sun);
+        if (util_unix_addr(sun, a->path) < 0)
+            return -1;
+        /* a socket nothing accepts on (left by a crash) is removed; what
+         * else is there stays, and bind says why it cannot listen */
+        (void)util_unix_clear_stale(a->path);
         /* umask, not chmod after bind: never a moment with wider access
          * (no other thread exists yet to be surprised by it) */
         old = umask(0117);
@@ -219,19 +206,24 @@ static int bind_addr(struct metrics_http *h)
         h->unix_bound = rc == 0;
         return rc;
     }
-    setsockopt(h->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (setsockopt(h->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0)
+        return -1;
     if (a->kind == METRICS_ADDR_INET) {
         struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
         sin->sin_family = AF_INET;
         sin->sin_port = htons((uint16_t)a->port);
-        inet_pton(AF_INET, a->host, &sin->sin_addr);
+        if (inet_pton(AF_INET, a->host, &sin->sin_addr) != 1)
+            return errno = EINVAL, -1;
         len = sizeof(*sin);
     } else {
         struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
         sin6->sin6_family = AF_INET6;
         sin6->sin6_port = htons((uint16_t)a->port);
-        inet_pton(AF_INET6, a->host, &sin6->sin6_addr);
-        setsockopt(h->fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+        /* v6 only: "[::1]:PORT" must not take the IPv4 port too */
+        if (inet_pton(AF_INET6, a->host, &sin6->sin6_addr) != 1)
+            return errno = EINVAL, -1;
+        if (setsockopt(h->fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0)
+            return -1;
         len = sizeof(*sin6);
     }
     return bind(h->fd, (struct sockaddr *)&ss, len);
@@ -290,7 +282,7 @@ void metrics_http_free(struct metrics_http *h)
         MHD_stop_daemon(h->mhd); /* joins its thread, closes the socket */
     else if (h->fd >= 0)
         close(h->fd);
-    if (h->unix_bound && unlink(h->addr.path) < 0)
+    if (h->unix_bound && util_unix_remove(h->addr.path) < 0)
         log_debug("cannot remove socket %s: %s", h->addr.path, strerror(errno));
     free(h);
 }

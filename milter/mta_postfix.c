@@ -255,17 +255,10 @@ static void check_socket_file(struct pf *p, const char *label, const char *path)
                   (unsigned)st.st_gid, owner);
         return;
     }
-    struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), ok;
-    if (fd < 0 || strlen(path) >= sizeof sa.sun_path)
-        ok = 0;
-    else {
-        strcpy(sa.sun_path, path);
-        ok = connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0;
-    }
+    int fd = util_unix_connect(path);
     if (fd >= 0)
         close(fd);
-    if (ok)
+    if (fd >= 0)
         mta_ok(r, "%s: %s accepts connections", label, path);
     else
         mta_warn(r, "%s: nothing accepts connections on %s (is hosted-milter running?)", label,

@@ -68,22 +68,48 @@ static long long now_ms(void)
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* Reads the child's stdout (fd o) and stderr (fd e) to their ends or
+ * the time limit; true when it had to kill the child. */
+static bool collect(pid_t pid, int o, int e, struct util_buf *ob, struct util_buf *eb, size_t *lost)
+{
+    long long deadline = now_ms() + RUN_TIMEOUT_MS;
+
+    for (bool o_open = true, e_open = true; o_open || e_open;) {
+        struct pollfd fds[2] = {{o_open ? o : -1, POLLIN, 0}, {e_open ? e : -1, POLLIN, 0}};
+        long long left = deadline - now_ms();
+        /* past the limit, or poll broken: never wait for a child nobody reads */
+        if (left <= 0 || (poll(fds, 2, (int)left) < 0 && errno != EINTR)) {
+            kill(pid, SIGKILL);
+            return true;
+        }
+        if (fds[0].revents != 0)
+            o_open = drain(o, ob, MTA_READ_MAX, lost) == 1;
+        if (fds[1].revents != 0)
+            e_open = drain(e, eb, ERR_MAX, lost) == 1;
+    }
+    return false;
+}
+
 int pf_run(const char *const argv[], const char *stdin_path, char **out, char **err)
 {
     struct util_buf ob = {0}, eb = {0};
-    int po[2] = {-1, -1}, pe[2] = {-1, -1}, status = -1, wst;
+    int po[2] = {-1, -1}, pe[2] = {-1, -1}, status = -1, wst = 0;
     size_t lost = 0;
-    long long deadline = now_ms() + RUN_TIMEOUT_MS;
     bool killed = false;
-    pid_t pid = -1;
+    pid_t pid = -1, w;
+    /* SIGCHLD ignored (a disposition inherited across exec) would reap
+     * the child by itself and leave waitpid nothing but ECHILD; -C runs
+     * single-threaded, so changing it here for the while is safe */
+    struct sigaction dfl = {.sa_handler = SIG_DFL}, old;
 
     *out = *err = NULL;
+    sigemptyset(&dfl.sa_mask);
+    sigaction(SIGCHLD, &dfl, &old);
     if (pipe(po) < 0 || pipe(pe) < 0)
         goto out;
-    for (int i = 0; i < 2; i++) {
-        fcntl(po[i], F_SETFD, FD_CLOEXEC);
-        fcntl(pe[i], F_SETFD, FD_CLOEXEC);
-    }
+    for (int i = 0; i < 2; i++)
+        if (fcntl(po[i], F_SETFD, FD_CLOEXEC) < 0 || fcntl(pe[i], F_SETFD, FD_CLOEXEC) < 0)
+            goto out;
     if ((pid = fork()) < 0)
         goto out;
     if (pid == 0)
@@ -91,24 +117,12 @@ int pf_run(const char *const argv[], const char *stdin_path, char **out, char **
     close(po[1]);
     close(pe[1]);
     po[1] = pe[1] = -1;
-    for (bool o_open = true, e_open = true; o_open || e_open;) {
-        struct pollfd fds[2] = {{o_open ? po[0] : -1, POLLIN, 0}, {e_open ? pe[0] : -1, POLLIN, 0}};
-        long long left = deadline - now_ms();
-        if (left <= 0) {
-            kill(pid, SIGKILL);
-            killed = true;
-            break;
-        }
-        if (poll(fds, 2, (int)left) < 0 && errno != EINTR)
-            break;
-        if (fds[0].revents != 0)
-            o_open = drain(po[0], &ob, MTA_READ_MAX, &lost) == 1;
-        if (fds[1].revents != 0)
-            e_open = drain(pe[0], &eb, ERR_MAX, &lost) == 1;
-    }
-    while (waitpid(pid, &wst, 0) < 0 && errno == EINTR)
+    killed = collect(pid, po[0], pe[0], &ob, &eb, &lost);
+    while ((w = waitpid(pid, &wst, 0)) < 0 && errno == EINTR)
         ;
-    if (!killed && lost == 0 && WIFEXITED(wst))
+    if (w != pid)
+        util_buf_append(&eb, " (lost track of it)", 19);
+    else if (!killed && lost == 0 && WIFEXITED(wst))
         status = WEXITSTATUS(wst);
     else if (killed)
         util_buf_append(&eb, " (killed: no answer within 60 s)", 32);
@@ -121,6 +135,7 @@ out:
         if (pe[i] >= 0)
             close(pe[i]);
     }
+    sigaction(SIGCHLD, &old, NULL);
     util_buf_append(&ob, "", 1);
     util_buf_append(&eb, "", 1);
     *out = ob.p;
@@ -216,11 +231,10 @@ static int socketmap_query(struct pf_env *env, const char *spec, const char *key
     *trapped = env->rewrite_chrooted && s.path[0] == '/';
     if (mta_chroot_path(env->queue_dir, env->rewrite_chrooted, s.path, where, wheresz) < 0)
         return -1;
-    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    struct sockaddr_un sa;
     int n = snprintf(req, sizeof req, "%zu:%s %s,", strlen(name) + 1 + strlen(key), name, key);
-    if (strlen(where) >= sizeof sa.sun_path || n < 0 || (size_t)n >= sizeof req)
+    if (util_unix_addr(&sa, where) < 0 || n < 0 || (size_t)n >= sizeof req)
         return *why = "path or request too long", -1;
-    strcpy(sa.sun_path, where);
     *why = "cannot connect";
     if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) < 0 ||

@@ -28,6 +28,7 @@
 #include "hosted_domains.h"
 #include "live.h"
 #include "log.h"
+#include "util.h"
 
 /* Bytes of a key shown in a log line. */
 #define LOG_KEY_MAX 255
@@ -323,54 +324,24 @@ static void *serve(void *arg)
 /* ------------------------------------------------------------------ */
 /* the socket */
 
-/* Remove what an earlier run left at path; -1 (logged) when path is in
- * use or no socket. */
-static int clear_stale(const char *path)
-{
-    struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    struct stat st;
-    int fd, rc;
-
-    if (lstat(path, &st) < 0) {
-        if (errno == ENOENT)
-            return 0;
-        log_err("socketmap %s: %s", path, strerror(errno));
-        return -1;
-    }
-    if (!S_ISSOCK(st.st_mode)) {
-        log_err("socketmap %s: exists and is not a socket", path);
-        return -1;
-    }
-    memcpy(sa.sun_path, path, strlen(path) + 1);
-    if ((fd = socket(AF_UNIX, SOCK_STREAM, 0)) < 0) {
-        log_err("socketmap: socket: %s", strerror(errno));
-        return -1;
-    }
-    rc = connect(fd, (struct sockaddr *)&sa, sizeof sa);
-    close(fd);
-    if (rc == 0) {
-        log_err("socketmap %s: another process listens there", path);
-        return -1;
-    }
-    if (unlink(path) < 0 && errno != ENOENT) {
-        log_err("socketmap %s: cannot remove the stale socket: %s", path, strerror(errno));
-        return -1;
-    }
-    return 0;
-}
-
 static int listen_on(struct socketmap *s)
 {
-    struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    size_t n = strlen(s->path);
+    struct sockaddr_un sa;
 
-    if (n >= sizeof sa.sun_path) {
+    if (util_unix_addr(&sa, s->path) < 0) {
         log_err("socketmap %s: path too long for a unix socket", s->path);
         return -1;
     }
-    memcpy(sa.sun_path, s->path, n + 1);
-    if (clear_stale(s->path) < 0)
+    /* what an earlier run left is removed; anything else stops the start */
+    if (util_unix_clear_stale(s->path) < 0) {
+        if (errno == EADDRINUSE)
+            log_err("socketmap %s: another process listens there", s->path);
+        else if (errno == ENOTSOCK)
+            log_err("socketmap %s: exists and is not a socket", s->path);
+        else
+            log_err("socketmap %s: cannot remove the stale socket: %s", s->path, strerror(errno));
         return -1;
+    }
     if ((s->listen_fd = socket(AF_UNIX, SOCK_STREAM, 0)) < 0 || set_nonblock(s->listen_fd) < 0) {
         log_err("socketmap: socket: %s", strerror(errno));
         return -1;
@@ -436,8 +407,6 @@ int socketmap_start(struct socketmap *s)
 
 void socketmap_free(struct socketmap *s)
 {
-    struct stat st;
-
     if (s == NULL)
         return;
     if (s->started) {
@@ -452,7 +421,7 @@ void socketmap_free(struct socketmap *s)
             client_close(s, i, "stopping");
     if (s->listen_fd >= 0)
         close(s->listen_fd);
-    if (s->bound && lstat(s->path, &st) == 0 && S_ISSOCK(st.st_mode) && unlink(s->path) < 0)
+    if (s->bound && util_unix_remove(s->path) < 0)
         log_debug("cannot remove socket %s: %s", s->path, strerror(errno));
     for (int i = 0; i < 2; i++)
         if (s->wake[i] >= 0)

@@ -1,6 +1,6 @@
 /*
- * util.c - growable arrays and buffers, whole-file reads, escaping (see
- * util.h).  No state; nothing here logs.
+ * util.c - growable arrays and buffers, whole-file reads, escaping, unix
+ * socket paths (see util.h).  No state; nothing here logs.
  */
 #include "util.h"
 
@@ -10,7 +10,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 int util_grow(void **arr, size_t *cap, size_t need, size_t elem)
@@ -175,4 +177,83 @@ size_t util_escape(char *dst, size_t dstsz, const char *src, size_t len)
 size_t util_escape_hex(char *dst, size_t dstsz, const char *src, size_t len)
 {
     return escape(dst, dstsz, src, len, false);
+}
+
+int util_unix_addr(struct sockaddr_un *sa, const char *path)
+{
+    size_t n = strlen(path);
+
+    memset(sa, 0, sizeof *sa);
+    sa->sun_family = AF_UNIX;
+    if (n >= sizeof sa->sun_path) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    memcpy(sa->sun_path, path, n + 1);
+    return 0;
+}
+
+/* A connection to the unix socket at path, socket(2) flags added. */
+static int unix_connect(const char *path, int flags)
+{
+    struct sockaddr_un sa;
+    int fd, err;
+
+    if (util_unix_addr(&sa, path) < 0)
+        return -1;
+    if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | flags, 0)) < 0)
+        return -1;
+    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
+        err = errno;
+        close(fd);
+        errno = err;
+        return -1;
+    }
+    return fd;
+}
+
+int util_unix_connect(const char *path)
+{
+    return unix_connect(path, 0);
+}
+
+int util_unix_clear_stale(const char *path)
+{
+    struct stat st;
+    int fd;
+
+    if (lstat(path, &st) < 0)
+        return errno == ENOENT ? 0 : -1;
+    if (!S_ISSOCK(st.st_mode)) {
+        errno = ENOTSOCK;
+        return -1;
+    }
+    /* non-blocking: a live server's full backlog answers EAGAIN at once
+     * instead of holding the start up */
+    if ((fd = unix_connect(path, SOCK_NONBLOCK)) >= 0 || errno == EAGAIN) {
+        if (fd >= 0)
+            close(fd);
+        errno = EADDRINUSE;
+        return -1;
+    }
+    /* only "nobody listens" makes it stale: a permission problem is
+     * someone else's socket */
+    if (errno == ENOENT)
+        return 0; /* gone meanwhile */
+    if (errno != ECONNREFUSED)
+        return -1;
+    if (unlink(path) < 0 && errno != ENOENT)
+        return -1;
+    return 0;
+}
+
+int util_unix_remove(const char *path)
+{
+    struct stat st;
+
+    if (lstat(path, &st) < 0 || !S_ISSOCK(st.st_mode))
+        return 0;
+    if (unlink(path) < 0 && errno != ENOENT)
+        return -1;
+    return 0;
 }

@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "check_cases.h"
 #include "config.h"
 #include "diag.h"
 #include "table.h"
@@ -1362,11 +1363,7 @@ END_TEST
 static Suite *config_suite(void)
 {
     Suite *s = suite_create("config");
-    struct {
-        const char *name;
-        const TTest *test;
-        int loop; /* rows, or 0 */
-    } cases[] = {
+    const struct check_case cases[] = {
         {"defaults", test_defaults, 0},
         {"every_option", test_every_option, 0},
         {"enum_words", test_enum_words, sizeof(words) / sizeof(words[0])},
@@ -1400,25 +1397,11 @@ static Suite *config_suite(void)
         {"buffer_include_at_end", test_buffer_include_at_end, 0},
     };
 
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        TCase *tc = tcase_create(cases[i].name);
-        tcase_add_checked_fixture(tc, setup, teardown);
-        if (cases[i].loop > 0)
-            tcase_add_loop_test(tc, cases[i].test, 0, cases[i].loop);
-        else
-            tcase_add_test(tc, cases[i].test);
-        suite_add_tcase(s, tc);
-    }
+    check_add_cases(s, cases, sizeof cases / sizeof cases[0], setup, teardown, 0);
     return s;
 }
 
 int main(void)
 {
-    SRunner *sr = srunner_create(config_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return check_run(config_suite());
 }

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_cases.h"
 #include "metrics.h"
 #include "metrics_addr.h"
 #include "metrics_render.h"
@@ -388,11 +389,7 @@ END_TEST
 static Suite *metrics_suite(void)
 {
     Suite *s = suite_create("metrics");
-    const struct {
-        const char *name;
-        const TTest *test;
-        int loop;
-    } cases[] = {
+    const struct check_case cases[] = {
         {"counters_count", test_counters_count, 0},
         {"counters_out_of_range", test_counters_out_of_range, 0},
         {"counters_threads", test_counters_threads, 0},
@@ -407,24 +404,11 @@ static Suite *metrics_suite(void)
         {"render_appends", test_render_appends, 0},
     };
 
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        TCase *tc = tcase_create(cases[i].name);
-        if (cases[i].loop > 0)
-            tcase_add_loop_test(tc, cases[i].test, 0, cases[i].loop);
-        else
-            tcase_add_test(tc, cases[i].test);
-        suite_add_tcase(s, tc);
-    }
+    check_add_cases(s, cases, sizeof cases / sizeof cases[0], NULL, NULL, 0);
     return s;
 }
 
 int main(void)
 {
-    SRunner *sr = srunner_create(metrics_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return check_run(metrics_suite());
 }

@@ -22,19 +22,20 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "check_cases.h"
 #include "config.h"
 #include "diag.h"
 #include "live.h"
 #include "metrics.h"
 #include "metrics_http.h"
+#include "util.h"
 
 static char tmpdir[64];
 
 /* path into sun (the test's paths all fit). */
 static void set_path(struct sockaddr_un *sun, const char *path)
 {
-    ck_assert_uint_lt(strlen(path), sizeof(sun->sun_path));
-    memcpy(sun->sun_path, path, strlen(path) + 1);
+    ck_assert_int_eq(util_unix_addr(sun, path), 0);
 }
 static char sock_path[128];
 static char spec[160];
@@ -397,11 +398,7 @@ END_TEST
 static Suite *metrics_http_suite(void)
 {
     Suite *s = suite_create("metrics_http");
-    const struct {
-        const char *name;
-        const TTest *test;
-        int loop;
-    } cases[] = {
+    const struct check_case cases[] = {
         {"get_metrics", test_get_metrics, 0},
         {"odd_requests", test_odd_requests, sizeof(requests) / sizeof(requests[0])},
         {"oversize", test_oversize, 0},
@@ -413,26 +410,11 @@ static Suite *metrics_http_suite(void)
         {"inet", test_inet, 0},
     };
 
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        TCase *tc = tcase_create(cases[i].name);
-        tcase_add_checked_fixture(tc, setup, teardown);
-        tcase_set_timeout(tc, 30);
-        if (cases[i].loop > 0)
-            tcase_add_loop_test(tc, cases[i].test, 0, cases[i].loop);
-        else
-            tcase_add_test(tc, cases[i].test);
-        suite_add_tcase(s, tc);
-    }
+    check_add_cases(s, cases, sizeof cases / sizeof cases[0], setup, teardown, 30);
     return s;
 }
 
 int main(void)
 {
-    SRunner *sr = srunner_create(metrics_http_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return check_run(metrics_http_suite());
 }

@@ -2,17 +2,21 @@
  * check_mta_check.c - unit tests of the -C modules' pure parts: socket specs
  * in both syntaxes and their comparison, path normalisation and chroot
  * resolution, Postfix list splitting and domain patterns, netstrings, the
- * report's escaping, the -C argument, and sendmail.cf reading
+ * report's escaping, the -C argument, sendmail.cf reading
  * (test/data/mta: a correct file, one of odd lines, one with a NUL byte;
- * a class file written at run time).
+ * a class file written at run time), and running a tool (pf_run: exit
+ * status and output, also when SIGCHLD is ignored).
  */
 #include <check.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "mta_check.h"
+/* the -C Postfix files' private header, for pf_run */
+#include "../milter/mta_postfix_impl.h"
 
 #define N(table) ((int)(sizeof(table) / sizeof(*(table))))
 
@@ -489,6 +493,27 @@ START_TEST(test_sendmail_class_file)
 }
 END_TEST
 
+/* ---- running a tool: status and output ------------------------------------ */
+
+/* With SIGCHLD ignored (inherited so from a parent), the kernel reaps the
+ * child and waitpid finds none: pf_run must still see its exit status. */
+START_TEST(test_run_status)
+{
+    const char *const argv[] = {"sh", "-c", "echo out; echo err >&2; exit 3", NULL};
+    char *out, *err;
+
+    if (_i == 1)
+        ck_assert(signal(SIGCHLD, SIG_IGN) != SIG_ERR);
+    ck_assert_int_eq(pf_run(argv, NULL, &out, &err), 3);
+    ck_assert_str_eq(out, "out\n");
+    ck_assert_str_eq(err, "err\n");
+    free(out);
+    free(err);
+    /* the caller's disposition is back as it was */
+    ck_assert(signal(SIGCHLD, SIG_DFL) == (_i == 1 ? SIG_IGN : SIG_DFL));
+}
+END_TEST
+
 static Suite *mta_suite(void)
 {
     Suite *s = suite_create("mta_check");
@@ -526,6 +551,10 @@ static Suite *mta_suite(void)
     tcase_add_test(tc, test_sendmail_faults);
     tcase_add_test(tc, test_sendmail_unreadable);
     tcase_add_test(tc, test_sendmail_class_file);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("run");
+    tcase_add_loop_test(tc, test_run_status, 0, 2);
     suite_add_tcase(s, tc);
     return s;
 }

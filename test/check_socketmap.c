@@ -16,12 +16,14 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "check_cases.h"
 #include "config.h"
 #include "diag.h"
 #include "hosted_domains.h"
 #include "live.h"
 #include "log.h"
 #include "socketmap.h"
+#include "util.h"
 
 static const char conf_a[] = "postmaster = \"pm@corp.example\"\n"
                              "domain \"corp.example\" { }\n"
@@ -199,12 +201,9 @@ END_TEST
 
 static int connect_to(const char *path)
 {
-    struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    int fd = util_unix_connect(path);
 
-    ck_assert_int_ge(fd, 0);
-    snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);
-    ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    ck_assert_msg(fd >= 0, "connect %s: %s", path, strerror(errno));
     return fd;
 }
 
@@ -448,11 +447,7 @@ END_TEST
 static Suite *socketmap_suite(void)
 {
     Suite *s = suite_create("socketmap");
-    struct {
-        const char *name;
-        const TTest *test;
-        int loop;
-    } cases[] = {
+    const struct check_case cases[] = {
         {"list_and_lookup_agree", test_list_and_lookup_agree, 0},
         {"lookup", test_lookup, (int)(sizeof keys / sizeof keys[0])},
         {"lookup_long", test_lookup_long, 0},
@@ -467,28 +462,13 @@ static Suite *socketmap_suite(void)
         {"socket_file", test_socket_file, 0},
     };
 
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        TCase *tc = tcase_create(cases[i].name);
-        tcase_add_checked_fixture(tc, setup, teardown);
-        /* the server tests wait for timeouts of their own; on a loaded
-         * machine check's default 4 s is too short for them */
-        tcase_set_timeout(tc, 30);
-        if (cases[i].loop > 0)
-            tcase_add_loop_test(tc, cases[i].test, 0, cases[i].loop);
-        else
-            tcase_add_test(tc, cases[i].test);
-        suite_add_tcase(s, tc);
-    }
+    /* the server tests wait for timeouts of their own; on a loaded
+     * machine check's default 4 s is too short for them */
+    check_add_cases(s, cases, sizeof cases / sizeof cases[0], setup, teardown, 30);
     return s;
 }
 
 int main(void)
 {
-    SRunner *sr = srunner_create(socketmap_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return check_run(socketmap_suite());
 }

@@ -2,7 +2,8 @@
  * check_util.c - unit tests of util.c: array growth and its refusals, byte
  * buffers (NULs included), whole-file reads (empty, missing, a directory,
  * larger than one read, a pipe), both escapers (every class of byte,
- * truncation, tiny buffers) and the hash.
+ * truncation, tiny buffers), the hash and the unix socket helpers (stale
+ * socket, a live one, a file that is no socket, a path too long).
  */
 #include <check.h>
 #include <errno.h>
@@ -13,7 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "util.h"
@@ -484,6 +487,127 @@ START_TEST(test_hash_low_bits)
 }
 END_TEST
 
+/* ---- unix socket paths --------------------------------------------------- */
+
+/* A unix socket bound at tmpdir/name; listening when listening.  Its fd. */
+static int bound_socket(const char *name, bool listening, char *path, size_t pathsz)
+{
+    struct sockaddr_un sa;
+    int fd;
+
+    snprintf(path, pathsz, "%s/%s", tmpdir, name);
+    ck_assert_int_eq(util_unix_addr(&sa, path), 0);
+    fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    if (listening)
+        ck_assert_int_eq(listen(fd, 1), 0);
+    return fd;
+}
+
+START_TEST(test_unix_stale)
+{
+    char path[128];
+    struct stat st;
+    int fd;
+
+    /* nothing there: nothing to do */
+    snprintf(path, sizeof path, "%s/none.sock", tmpdir);
+    ck_assert_int_eq(util_unix_clear_stale(path), 0);
+    /* bound, never listening: what a crash leaves; removed */
+    fd = bound_socket("stale.sock", false, path, sizeof path);
+    ck_assert_int_lt(util_unix_connect(path), 0);
+    ck_assert_int_eq(errno, ECONNREFUSED);
+    ck_assert_int_eq(util_unix_clear_stale(path), 0);
+    ck_assert_int_lt(lstat(path, &st), 0);
+    close(fd);
+}
+END_TEST
+
+START_TEST(test_unix_live)
+{
+    char path[128];
+    struct stat st;
+    int fd = bound_socket("live.sock", true, path, sizeof path), c;
+
+    /* someone accepts there: kept, EADDRINUSE */
+    ck_assert_int_lt(util_unix_clear_stale(path), 0);
+    ck_assert_int_eq(errno, EADDRINUSE);
+    ck_assert_int_eq(lstat(path, &st), 0);
+    c = util_unix_connect(path);
+    ck_assert_int_ge(c, 0);
+    ck_assert_int_eq(fcntl(c, F_GETFD) & FD_CLOEXEC, FD_CLOEXEC);
+    close(c);
+    /* removal takes a socket */
+    ck_assert_int_eq(util_unix_remove(path), 0);
+    ck_assert_int_lt(lstat(path, &st), 0);
+    ck_assert_int_eq(util_unix_remove(path), 0); /* and nothing is fine */
+    close(fd);
+}
+END_TEST
+
+/* A live server whose backlog is full: in use, answered at once (a
+ * blocking connect would wait for the server to accept). */
+START_TEST(test_unix_backlog_full)
+{
+    char path[128];
+    struct stat st;
+    int fd = bound_socket("busy.sock", true, path, sizeof path), c[64], n = 0;
+    struct sockaddr_un sa;
+
+    ck_assert_int_eq(util_unix_addr(&sa, path), 0);
+    for (; n < 64; n++) {
+        c[n] = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
+        ck_assert_int_ge(c[n], 0);
+        if (connect(c[n], (struct sockaddr *)&sa, sizeof sa) < 0) {
+            ck_assert_int_eq(errno, EAGAIN);
+            close(c[n]);
+            break;
+        }
+    }
+    ck_assert_int_lt(n, 64); /* the backlog filled */
+    ck_assert_int_lt(util_unix_clear_stale(path), 0);
+    ck_assert_int_eq(errno, EADDRINUSE);
+    ck_assert_int_eq(lstat(path, &st), 0);
+    while (n-- > 0)
+        close(c[n]);
+    close(fd);
+}
+END_TEST
+
+START_TEST(test_unix_not_socket)
+{
+    const char *path = write_file("plain", "data", 4);
+    struct stat st;
+
+    ck_assert_int_lt(util_unix_clear_stale(path), 0);
+    ck_assert_int_eq(errno, ENOTSOCK);
+    /* a file that is no socket is never removed */
+    ck_assert_int_eq(util_unix_remove(path), 0);
+    ck_assert_int_eq(lstat(path, &st), 0);
+    ck_assert(S_ISREG(st.st_mode));
+}
+END_TEST
+
+START_TEST(test_unix_too_long)
+{
+    struct sockaddr_un sa;
+    char path[sizeof sa.sun_path + 8];
+
+    memset(path, 'a', sizeof path - 1);
+    path[0] = '/';
+    path[sizeof path - 1] = '\0';
+    ck_assert_int_lt(util_unix_addr(&sa, path), 0);
+    ck_assert_int_eq(errno, ENAMETOOLONG);
+    ck_assert_int_lt(util_unix_connect(path), 0);
+    ck_assert_int_eq(errno, ENAMETOOLONG);
+    /* exactly one byte short of the limit fits */
+    path[sizeof sa.sun_path - 1] = '\0';
+    ck_assert_int_eq(util_unix_addr(&sa, path), 0);
+    ck_assert_str_eq(sa.sun_path, path);
+}
+END_TEST
+
 static Suite *util_suite(void)
 {
     Suite *s = suite_create("util");
@@ -514,6 +638,14 @@ static Suite *util_suite(void)
     tcase_add_test(tc, test_escape_zero_size);
     tcase_add_test(tc, test_escape_every_byte);
     tcase_add_test(tc, test_escape_size_suffices);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("unix_socket");
+    tcase_add_checked_fixture(tc, tmpdir_setup, tmpdir_teardown);
+    tcase_add_test(tc, test_unix_stale);
+    tcase_add_test(tc, test_unix_live);
+    tcase_add_test(tc, test_unix_backlog_full);
+    tcase_add_test(tc, test_unix_not_socket);
+    tcase_add_test(tc, test_unix_too_long);
     suite_add_tcase(s, tc);
     tc = tcase_create("hash");
     tcase_add_test(tc, test_hash);

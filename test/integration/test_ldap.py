@@ -43,6 +43,7 @@ import slapd_instance  # noqa: E402
 import smtp_client  # noqa: E402
 import suite_common  # noqa: E402
 import util  # noqa: E402
+from util import SANITIZER_TEXT  # noqa: E402
 
 SUFFIX = ldap_data.SUFFIX
 AD = ldap_data.AD_DOMAIN
@@ -61,8 +62,6 @@ REFRESH_BUDGET = 4.0
 RECOVER_BUDGET = 6.0          # a source serving its snapshot is retried every 5 s
 SCALE_N = 100000
 SCALE_CAP = 120.0             # generous: speed is reported, not tested
-SANITIZER_TEXT = re.compile(r"AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer|"
-                            r"runtime error:|==\d+==ERROR")
 
 
 def note(msg):

@@ -128,7 +128,7 @@ class Metrics(suite_common.EnvTestCase):
     def check_milter_exit(cls):
         rc = cls.env.milter.stop()
         log = cls.env.milter.log_text()
-        if test_ldap.SANITIZER_TEXT.search(log):
+        if util.SANITIZER_TEXT.search(log):
             raise AssertionError("sanitizer report in the milter log:\n%s" % log[-4000:])
         if rc != 0:
             raise AssertionError("milter exit status %s after SIGTERM:\n%s" % (rc, log[-2000:]))
@@ -349,7 +349,7 @@ class Metrics(suite_common.EnvTestCase):
                 urllib.request.urlopen(req, timeout=5)
             self.assertEqual(cm.exception.code, status)
         self.assertTrue(self.env.milter.alive())
-        self.assertNotRegex(self.env.milter.log_text(), test_ldap.SANITIZER_TEXT)
+        self.assertNotRegex(self.env.milter.log_text(), util.SANITIZER_TEXT)
 
 
 class MetricsSource(test_ldap.LdapCase):

@@ -37,6 +37,7 @@ import cases  # noqa: E402
 import milter_client as mc  # noqa: E402
 import milter_process  # noqa: E402
 import suite_common  # noqa: E402
+from util import SANITIZER_TEXT  # noqa: E402
 
 # Macros as Postfix's smtpd sends them (an SMTP session: refusals apply).
 POSTFIX_MAIL = [("i", "4XyZ1"), ("v", "Postfix 3.7.11"), ("{daemon_name}", "smtpd")]
@@ -45,8 +46,6 @@ POSTFIX_RCPT = [("i", "4XyZ1"), ("{rcpt_mailer}", "smtp"), ("{rcpt_addr}", "x")]
 POSTFIX_NONSMTP_RCPT = [("i", "4XyZ1")]
 SENDMAIL_MAIL = [("i", "49ABCDEF012345"), ("v", "8.17.1.9")]
 SENDMAIL_RCPT = [("i", "49ABCDEF012345"), ("{rcpt_mailer}", "esmtp")]
-SANITIZER_TEXT = re.compile(r"AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer|"
-                            r"runtime error:|==\d+==ERROR")
 CONFIG_ADDRESSES = cases.config_addresses()
 
 

@@ -54,10 +54,9 @@ import postfix_instance  # noqa: E402
 import sink as sinkmod  # noqa: E402
 import smtp_client  # noqa: E402
 import suite_common  # noqa: E402
+from util import SANITIZER_TEXT  # noqa: E402
 
 REQUEST_MAX = 10000           # SOCKETMAP_REQUEST_MAX
-SANITIZER_TEXT = re.compile(r"AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer|"
-                            r"runtime error:|==\d+==ERROR")
 NEW_DOMAIN = 'domain "new.example" { }\nmailbox "ann@new.example" { }\n'
 
 

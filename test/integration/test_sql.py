@@ -65,6 +65,7 @@ import smtp_client  # noqa: E402
 import sql_data  # noqa: E402
 import suite_common  # noqa: E402
 import util  # noqa: E402
+from util import SANITIZER_TEXT  # noqa: E402
 from sql_data import A, A2, C, G, N, P  # noqa: E402
 
 SENDER = "sender@client.example"
@@ -74,8 +75,6 @@ REFRESH_BUDGET = 4.5
 RECOVER_BUDGET = 8.0          # a source serving its snapshot is retried every 5 s
 SCALE_N = 100000
 SCALE_CAP = 120.0             # generous: speed is reported, not tested
-SANITIZER_TEXT = re.compile(r"AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer|"
-                            r"runtime error:|==\d+==ERROR")
 
 
 BACKENDS = {

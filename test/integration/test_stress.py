@@ -57,6 +57,7 @@ import milter_process  # noqa: E402
 import postfix_instance  # noqa: E402
 import smtp_client  # noqa: E402
 import suite_common  # noqa: E402
+from util import SANITIZER_TEXT  # noqa: E402
 
 
 class Opts:
@@ -240,8 +241,6 @@ def model_vs_query(binary, root):
 
 # --- sanitizer reports --------------------------------------------------------
 
-SANITIZER_TEXT = re.compile(r"AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer|"
-                            r"runtime error:|==\d+==ERROR")
 
 
 def sanitizer_log_paths():

@@ -1,16 +1,22 @@
 """Small helpers shared by the integration harness (standard library only).
 
 Owns: free-port selection, waiting for a TCP port or a unix socket, waiting
-for a line in a growing log file, and stopping a process by PID.  Nothing
-here knows about a particular MTA.
+for a line in a growing log file, stopping a process by PID, and the
+pattern of a sanitizer report in a log.  Nothing here knows about a
+particular MTA.
 """
 
 import atexit
 import errno
 import os
+import re
 import signal
 import socket
 import time
+
+# What ASan, LSan or UBSan writes into a log (a sanitized build's report).
+SANITIZER_TEXT = re.compile(r"AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer|"
+                            r"runtime error:|==\d+==ERROR")
 
 
 def free_port(host="127.0.0.1"):
