@@ -17,8 +17,6 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -38,8 +36,6 @@
  * looks this often whether their last one has finished, to free it
  * (nanoseconds; live_release leaves the freeing to this thread). */
 #define REAP_EVERY 100000000LL
-/* The reload thread's nice value (see lower_priority). */
-#define RELOAD_NICE 10
 
 struct watcher {
     struct refresher *owner;
@@ -194,21 +190,10 @@ static const char *next_due(struct refresher *r, long long *at)
     return why;
 }
 
-/* The reload thread yields the CPU to the messages: on a small machine a
- * second-long build at the same priority takes a core from the workers.
- * Linux keeps the nice value per thread (the tid). */
-static void lower_priority(void)
-{
-    if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), RELOAD_NICE) != 0)
-        log_warning("cannot lower the reload thread's priority: %s", strerror(errno));
-}
-
 static void *reload_main(void *arg)
 {
     struct refresher *r = arg;
     sigset_t set;
-
-    lower_priority();
 
     sigemptyset(&set);
     sigaddset(&set, SIGUSR1);
