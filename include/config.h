@@ -35,6 +35,10 @@ struct config_where {
 struct config {
     char *path;       /* the file it was loaded from */
     time_t loaded_at; /* when (the metrics show it for the live one) */
+    /* how long the load's phases took (seconds; the reload logs them):
+     * the settings and table files read into the builder, the sources,
+     * the table's index built, its validation */
+    double took_read, took_sources, took_build, took_validate;
     /* daemon settings (read at start; a reload that changes them warns) */
     char *socket;         /* libmilter connection spec */
     char *user;           /* drop privileges to this user; NULL: stay */

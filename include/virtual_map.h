@@ -17,6 +17,7 @@
 #define HOSTED_MILTER_VIRTUAL_MAP_H
 
 #include <stddef.h>
+#include <stdbool.h>
 
 #include "diag.h"
 #include "table.h"
@@ -50,6 +51,16 @@ int virtual_map_load_buffer(struct table_builder *b, const char *name, const cha
 int virtual_map_load_mailboxes(struct table_builder *b, const char *path, struct diag *d);
 int virtual_map_load_mailboxes_buffer(struct table_builder *b, const char *name, const char *buf,
                                       size_t len, struct diag *d);
+
+/*
+ * virtual_map_load_owned - virtual_map_load_buffer (mailboxes false) or
+ * virtual_map_load_mailboxes_buffer (true) for file text the caller
+ * malloc'ed and frees afterwards: its pages are given back to the system as
+ * the parse passes them (their bytes read as zero afterwards), so a large
+ * file does not stay resident beside the table it becomes.
+ */
+int virtual_map_load_owned(struct table_builder *b, const char *name, char *text, size_t len,
+                           bool mailboxes, struct diag *d);
 
 /*
  * Both kinds of file may name one address, as Postfix's virtual_alias_maps

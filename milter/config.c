@@ -493,29 +493,41 @@ static void load_table_file(struct load *ld, const struct table_file *tf)
                      tf->path, strerror(err));
         return;
     }
-    if (tf->mailboxes)
-        virtual_map_load_mailboxes_buffer(ld->cb.b, tf->path, text, len, ld->cb.d);
-    else
-        virtual_map_load_buffer(ld->cb.b, tf->path, text, len, ld->cb.d);
+    virtual_map_load_owned(ld->cb.b, tf->path, text, len, tf->mailboxes, ld->cb.d);
     free(text);
 }
 
 /* finish - the table files, the table and its validation, once the
  * configuration itself has parsed without error.  The table goes to
  * ld->conf only when no error was added since errors0. */
+static double seconds_since(struct timespec *t0)
+{
+    struct timespec t;
+    double s;
+
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    s = (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
+    *t0 = t;
+    return s;
+}
+
 static void finish(struct load *ld, size_t errors0)
 {
     struct diag *d = ld->cb.d;
     struct validate_where where = {.settings_file = ld->conf->path};
     struct table *t;
+    struct timespec t0;
 
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     for (size_t i = 0; i < ld->ntables; i++)
         load_table_file(ld, &ld->tables[i]);
+    ld->conf->took_read = seconds_since(&t0);
     if (diag_count(d, DIAG_ERROR) != errors0)
         return;
     if (ld->mode != CONFIG_SOURCES_SKIP &&
         config_sources_load(&ld->cb, ld->conf->sources, ld->mode == CONFIG_SOURCES_START) != 0)
         return;
+    ld->conf->took_sources = seconds_since(&t0);
     if (diag_count(d, DIAG_ERROR) != errors0)
         return;
     if ((t = table_builder_finish(ld->cb.b)) == NULL) {
@@ -523,11 +535,13 @@ static void finish(struct load *ld, size_t errors0)
         return;
     }
     virtual_map_report_captures(ld->cb.b, t, d);
+    ld->conf->took_build = seconds_since(&t0);
     where.postmaster = config_build_loc(&ld->cb, ld->postmaster);
     if (validate_table_at(t, ld->cb.b, &where, d) > 0 || diag_count(d, DIAG_ERROR) != errors0) {
         table_unref(t);
         return;
     }
+    ld->conf->took_validate = seconds_since(&t0);
     ld->conf->table = t;
 }
 

@@ -32,6 +32,10 @@
 #define RETRY_WATCH 5
 /* Changes are gathered this long before the reload (seconds). */
 #define CHANGE_DELAY 1
+/* While a replaced configuration is still held by messages, the thread
+ * looks this often whether their last one has finished, to free it
+ * (nanoseconds; live_release leaves the freeing to this thread). */
+#define REAP_EVERY 100000000LL
 
 struct watcher {
     struct refresher *owner;
@@ -117,14 +121,17 @@ static void reload(struct refresher *r, const char *why)
     struct diag *d = diag_new();
     struct config *cfg = NULL;
     enum metrics_reload result = METRICS_RELOAD_FAILURE;
+    long long t0, t1, t2;
 
     log_info("%s: reloading %s", why, r->o.config_path);
-    r->last_load = now_ns();
+    t0 = r->last_load = now_ns();
     if (d == NULL) {
         log_err("reload failed, keeping the old configuration: out of memory");
         goto out;
     }
-    if ((cfg = config_load(r->o.config_path, d)) == NULL) {
+    cfg = config_load(r->o.config_path, d);
+    t1 = now_ns();
+    if (cfg == NULL) {
         refresh_log_diag(d);
         log_err("reload failed, keeping the old configuration: %zu %s in %s",
                 diag_count(d, DIAG_ERROR), plural(diag_count(d, DIAG_ERROR), "error", "errors"),
@@ -139,9 +146,16 @@ static void reload(struct refresher *r, const char *why)
         log_err("reload failed, keeping the old configuration: out of memory");
         goto out;
     }
+    t2 = now_ns();
     result = METRICS_RELOAD_SUCCESS;
     if (!r->o.verbose)
         log_set_level(cfg->log_level);
+    log_info("reload took %.3f s: load %.3f s (table files %.3f, sources %.3f, index %.3f, "
+             "validation %.3f), install %.3f s%s",
+             (t2 - t0) / 1e9, (t1 - t0) / 1e9, cfg->took_read, cfg->took_sources, cfg->took_build,
+             cfg->took_validate, (t2 - t1) / 1e9,
+             live_pending() > 0 ? " (the previous configuration is freed after its last message)"
+                                : " (the previous configuration freed)");
     refresh_log_summary("reloaded configuration", cfg);
     refresh_went_live(cfg);
 out:
@@ -189,10 +203,15 @@ static void *reload_main(void *arg)
         const char *why = next_due(r, &at);
         long long wait = why != NULL ? at - now_ns() : 0;
         int sig;
+        live_reap();
         if (why != NULL && wait <= 0) {
             atomic_store(&r->change_at, 0);
             reload(r, why);
             continue;
+        }
+        if (live_pending() > 0 && (why == NULL || wait > REAP_EVERY)) {
+            why = "reap";
+            wait = REAP_EVERY;
         }
         if (why != NULL) {
             struct timespec ts = {(time_t)(wait / 1000000000LL), (long)(wait % 1000000000LL)};

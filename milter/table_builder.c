@@ -40,9 +40,7 @@ struct domain_locs {
 /* Target strings are interned: a million secondary addresses pointing at
  * a few hundred thousand mailboxes share one copy of each mailbox text. */
 struct intern {
-    const char **strs;
-    size_t n, cap;
-    struct index index;
+    struct index index; /* its slots are the list of interned strings, too */
 };
 
 struct table_builder {
@@ -74,14 +72,11 @@ static const char *intern_string(struct table_builder *b, const char *s)
     struct slot *slot = index_probe(&in->index, s, len, h, intern_key_of);
     if (slot->item != NULL)
         return slot->item;
-    if (util_grow((void **)&in->strs, &in->cap, in->n + 1, sizeof(*in->strs)) < 0)
-        return NULL;
     char *copy = table_arena_alloc(&b->t->arena, len + 2, 1);
     if (copy == NULL)
         return NULL;
     copy[0] = TARGET_UNCLASSIFIED;
     memcpy(copy + 1, s, len + 1);
-    in->strs[in->n++] = copy + 1;
     index_fill(&in->index, slot, h, len, copy + 1);
     return copy + 1;
 }
@@ -167,7 +162,6 @@ void table_builder_free(struct table_builder *b)
     free(b->entry_locs);
     free(b->entry_origins);
     free(b->domain_locs);
-    free(b->intern.strs);
     free(b->intern.index.slots);
     table_arena_free(&b->files);
     free(b);
@@ -463,8 +457,11 @@ static void classify_targets(struct table_builder *b)
     const struct table *t = b->t;
     char key[ADDR_TEXT_MAX + 1];
 
-    for (size_t i = 0; i < b->intern.n; i++) {
-        const char *target = b->intern.strs[i], *at = strrchr(target, '@');
+    for (size_t i = 0; b->intern.index.slots != NULL && i <= b->intern.index.mask; i++) {
+        const char *target = b->intern.index.slots[i].item, *at;
+        if (target == NULL)
+            continue;
+        at = strrchr(target, '@');
         const struct table_domain *d;
         const struct table_entry *e;
         size_t len = strlen(target);
@@ -583,7 +580,6 @@ struct table *table_builder_finish(struct table_builder *b)
     classify_targets(b);
     b->t->extension_keys = find_extension_keys(b->t);
     /* The intern index is only needed while adding. */
-    free(b->intern.strs);
     free(b->intern.index.slots);
     memset(&b->intern, 0, sizeof(b->intern));
     return b->t;

@@ -12,9 +12,12 @@
 
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "addr.h"
 #include "util.h"
@@ -595,11 +598,35 @@ static void check_at_lines(struct vmap *v)
 
 /* ---- entry points ----------------------------------------------------- */
 
+/* Parsed text of an owned buffer is given back this many bytes at a time. */
+#define DISCARD_STEP ((size_t)1 << 20)
+
+/*
+ * discard_parsed - give the whole pages of buf between *done and pos back
+ * to the system: the parse never reads behind pos again, and a large file
+ * resident beside the table built from it (beside the old table, too,
+ * during a reload) is tens of megabytes of peak memory for nothing.  Only
+ * for malloc'ed text the caller frees after the parse: MADV_DONTNEED on
+ * private anonymous memory leaves zero pages, and only whole pages inside
+ * buf are touched, never the allocator's header before it.
+ */
+static void discard_parsed(const char *buf, size_t pos, size_t *done)
+{
+    uintptr_t pg = (uintptr_t)sysconf(_SC_PAGESIZE);
+    uintptr_t from = ((uintptr_t)buf + *done + pg - 1) & ~(pg - 1);
+    uintptr_t to = ((uintptr_t)buf + pos) & ~(pg - 1);
+
+    if (to > from) {
+        (void)madvise((void *)from, to - from, MADV_DONTNEED); /* only an economy */
+        *done = to - (uintptr_t)buf;
+    }
+}
+
 static int load_buffer(struct table_builder *b, const char *name, const char *buf, size_t len,
-                       bool mailboxes, struct diag *d)
+                       bool mailboxes, bool owned, struct diag *d)
 {
     struct vmap v;
-    size_t pos = 0;
+    size_t pos = 0, discarded = 0;
     unsigned phys = 0;
 
     memset(&v, 0, sizeof(v));
@@ -613,8 +640,11 @@ static int load_buffer(struct table_builder *b, const char *name, const char *bu
     /* the builder applies Postfix's precedence between the two kinds */
     enum table_origin was =
         table_builder_set_origin(b, mailboxes ? TABLE_ORIGIN_MAILBOXES : TABLE_ORIGIN_VIRTUAL);
-    while (!v.oom && next_logical(&v, buf, len, &pos, &phys))
+    while (!v.oom && next_logical(&v, buf, len, &pos, &phys)) {
         parse_line(&v);
+        if (owned && pos - discarded >= DISCARD_STEP)
+            discard_parsed(buf, pos, &discarded);
+    }
     if (!v.oom)
         check_at_lines(&v);
     table_builder_set_origin(b, was);
@@ -630,13 +660,19 @@ static int load_buffer(struct table_builder *b, const char *name, const char *bu
 int virtual_map_load_buffer(struct table_builder *b, const char *name, const char *buf, size_t len,
                             struct diag *d)
 {
-    return load_buffer(b, name, buf, len, false, d);
+    return load_buffer(b, name, buf, len, false, false, d);
 }
 
 int virtual_map_load_mailboxes_buffer(struct table_builder *b, const char *name, const char *buf,
                                       size_t len, struct diag *d)
 {
-    return load_buffer(b, name, buf, len, true, d);
+    return load_buffer(b, name, buf, len, true, false, d);
+}
+
+int virtual_map_load_owned(struct table_builder *b, const char *name, char *text, size_t len,
+                           bool mailboxes, struct diag *d)
+{
+    return load_buffer(b, name, text, len, mailboxes, true, d);
 }
 
 static int load_file(struct table_builder *b, const char *path, bool mailboxes, struct diag *d)
@@ -650,7 +686,7 @@ static int load_file(struct table_builder *b, const char *path, bool mailboxes, 
         diag_add(d, DIAG_ERROR, path, 0, "%s: %s", what, strerror(err));
         return 1;
     }
-    errors = load_buffer(b, path, buf, len, mailboxes, d);
+    errors = load_buffer(b, path, buf, len, mailboxes, true, d);
     free(buf);
     return errors;
 }

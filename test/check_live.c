@@ -1,10 +1,11 @@
 /*
  * check_live.c - unit tests of live.c: installing, acquiring and releasing
  * the live configuration, and the swap (a replaced configuration is freed
- * with its last reference, not before).
+ * after its last reference, not before, and by live_reap or live_install --
+ * the reload thread -- never by the release that drops it).
  *
  * Each test runs in its own process (check forks), so each starts with
- * nothing live.  When a configuration is freed live_release logs it at
+ * nothing live.  When a configuration is freed live_reap logs it at
  * debug; the fixture sends the log to a temporary file, and freed() reads
  * it to see which configurations are gone.
  */
@@ -46,6 +47,7 @@ static void teardown(void)
     /* nothing live for the next test (CK_FORK=no, as under valgrind, runs
      * them all in this one process) */
     live_install(NULL);
+    live_reap();
     log_close();
     fflush(stderr);
     dup2(saved_stderr, STDERR_FILENO);
@@ -151,8 +153,17 @@ START_TEST(test_swap_held_frees_with_last)
     ck_assert(!freed("a.conf"));
     live_release(a1);
     ck_assert(!freed("a.conf"));
+    ck_assert_uint_eq(live_reap(), 0); /* a2 still holds it */
+    ck_assert(!freed("a.conf"));
+    ck_assert_uint_eq(live_pending(), 1);
     live_release(a2);
+    /* the last release only queues it: the freeing is live_reap's */
+    ck_assert(!freed("a.conf"));
+    ck_assert_uint_eq(live_pending(), 1);
+    ck_assert_uint_eq(live_reap(), 1);
     ck_assert(freed("a.conf"));
+    ck_assert_uint_eq(live_pending(), 0);
+    ck_assert_uint_eq(live_reap(), 0);
     live_release(b);
     ck_assert(!freed("b.conf"));
 }
@@ -169,7 +180,43 @@ START_TEST(test_install_null_clears)
     ck_assert_str_eq(live_get(a)->path, "a.conf");
     ck_assert(!freed("a.conf"));
     live_release(a);
+    ck_assert(!freed("a.conf"));
+    ck_assert_uint_eq(live_reap(), 1);
     ck_assert(freed("a.conf"));
+}
+END_TEST
+
+/* ---- the last release on a message's thread frees nothing there */
+
+static void *release_on_thread(void *arg)
+{
+    live_release(arg);
+    return NULL;
+}
+
+START_TEST(test_last_release_off_thread)
+{
+    struct live_ref *a[3];
+    pthread_t t[3];
+
+    ck_assert_int_eq(live_install(config_named("a.conf")), 0);
+    for (int i = 0; i < 3; i++)
+        a[i] = live_acquire();
+    ck_assert_int_eq(live_install(config_named("b.conf")), 0);
+    ck_assert_uint_eq(live_pending(), 1);
+    /* three "messages" finish on their own threads, concurrently */
+    for (int i = 0; i < 3; i++)
+        ck_assert_int_eq(pthread_create(&t[i], NULL, release_on_thread, a[i]), 0);
+    for (int i = 0; i < 3; i++)
+        ck_assert_int_eq(pthread_join(t[i], NULL), 0);
+    ck_assert(!freed("a.conf"));
+    ck_assert_uint_eq(live_pending(), 1);
+    /* the next install reaps what is queued, too */
+    ck_assert_int_eq(live_install(config_named("c.conf")), 0);
+    ck_assert(freed("a.conf"));
+    ck_assert(freed("b.conf")); /* unheld: freed by the install itself */
+    ck_assert(!freed("c.conf"));
+    ck_assert_uint_eq(live_pending(), 0);
 }
 END_TEST
 
@@ -213,6 +260,7 @@ START_TEST(test_swaps_under_readers)
     for (int i = 0; i < READERS; i++)
         ck_assert_int_eq(pthread_join(threads[i], NULL), 0);
     ck_assert_int_eq(live_install(NULL), 0);
+    ck_assert_uint_eq(live_pending(), 0);
     for (int i = 0; i < SWAPS; i++) {
         snprintf(name, sizeof name, "swap%d.conf", i);
         ck_assert_msg(freed(name), "%s not freed", name);
@@ -232,6 +280,7 @@ static Suite *live_suite(void)
         {"swap_unheld_frees_now", test_swap_unheld_frees_now},
         {"swap_held_frees_with_last", test_swap_held_frees_with_last},
         {"install_null_clears", test_install_null_clears},
+        {"last_release_off_thread", test_last_release_off_thread},
         {"swaps_under_readers", test_swaps_under_readers},
     };
 

@@ -677,6 +677,75 @@ START_TEST(test_random_bytes)
 }
 END_TEST
 
+/* ---- owned text: given back as parsed, same result ---------------------- */
+
+/* A text of n alias lines (every tenth continued on a second line), one
+ * @domain line first and a duplicate of the first key last, so the checks
+ * that run after the last line (at-lines, duplicates) see the whole file. */
+static char *big_text(size_t n, size_t *len)
+{
+    size_t cap = n * 64 + 256, off = 0;
+    char *t = malloc(cap);
+
+    ck_assert_ptr_nonnull(t);
+    off += (size_t)snprintf(t + off, cap - off, "@c.example @corp.example\n");
+    for (size_t i = 0; i < n; i++) {
+        if (i % 10 == 0)
+            off += (size_t)snprintf(t + off, cap - off,
+                                    "u%zu@b.example x%zu@corp.example,\n  y%zu@corp.example\n", i,
+                                    i, i);
+        else
+            off += (size_t)snprintf(t + off, cap - off, "u%zu@b.example x%zu@corp.example\n", i, i);
+    }
+    off += (size_t)snprintf(t + off, cap - off, "u0@b.example z@corp.example\n");
+    *len = off;
+    return t;
+}
+
+START_TEST(test_owned_text)
+{
+    size_t len, n = 60000; /* about 2.5 MiB: a few discard steps */
+    char *text = big_text(n, &len), *copy = malloc(len);
+    struct table_settings s = {.delimiters = "+"};
+    struct load a, o = {0};
+    char ja[256], jo[256];
+
+    ck_assert_ptr_nonnull(copy);
+    memcpy(copy, text, len);
+    load_text(&a, text, len);
+    o.b = table_builder_new(&s);
+    o.d = diag_new();
+    ck_assert_ptr_nonnull(o.b);
+    ck_assert_ptr_nonnull(o.d);
+    o.errors = virtual_map_load_owned(o.b, NAME, copy, len, false, o.d);
+    o.t = table_builder_finish(o.b);
+    ck_assert_ptr_nonnull(o.t);
+    /* what was parsed has been given back: it reads as zero now */
+    ck_assert_int_eq(copy[8192], 0);
+    ck_assert_int_ne(text[8192], 0);
+    free(copy);
+    ck_assert_int_eq(o.errors, a.errors);
+    ck_assert_uint_eq(diag_size(o.d), diag_size(a.d));
+    ck_assert_uint_ge(diag_size(o.d), 1); /* the duplicate */
+    for (size_t i = 0; i < diag_size(a.d); i++)
+        ck_assert_str_eq(diag_text(o.d, i), diag_text(a.d, i));
+    ck_assert_uint_eq(table_entry_count(o.t), n);
+    ck_assert_uint_eq(table_entry_count(o.t), table_entry_count(a.t));
+    for (size_t i = 0; i < n; i += 997) {
+        char key[64];
+        snprintf(key, sizeof key, "u%zu@b.example", i);
+        const struct table_entry *ea = entry(a.t, key), *eo = entry(o.t, key);
+        ck_assert_ptr_nonnull(eo);
+        ck_assert_str_eq(join(eo->targets, eo->ntargets, jo, sizeof jo),
+                         join(ea->targets, ea->ntargets, ja, sizeof ja));
+    }
+    ck_assert_ptr_nonnull(domain(o.t, "c.example"));
+    free(text);
+    load_done(&a);
+    load_done(&o);
+}
+END_TEST
+
 static Suite *virtual_map_suite(void)
 {
     Suite *s = suite_create("virtual_map");
@@ -708,6 +777,7 @@ static Suite *virtual_map_suite(void)
     tcase_add_test(tc, test_file_missing);
     tcase_add_test(tc, test_file_directory);
     tcase_add_test(tc, test_empty_input);
+    tcase_add_test(tc, test_owned_text);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("hostile_input");

@@ -339,32 +339,71 @@ def driver_result(p, timeout):
 
 # --- c) reload ----------------------------------------------------------------
 
-def bench_reload(args, res, milter, rcpts):
-    nreloads = 5 if not args.quick else 2
-    gap = 2.0
-    seconds = 3 + nreloads * 8 + 3
-    idle = []
-    for _ in range(2):
-        t0 = time.monotonic()
-        ok, _text = milter.reload(timeout=60)
-        idle.append(time.monotonic() - t0 if ok else None)
-        log("reload without traffic: %s in %.2f s" % ("ok" if ok else "FAILED",
-                                                      time.monotonic() - t0))
-    base = driver_result(run_driver(args, milter.socket, 8, 5, rcpts), timeout=60)
+RELOADS = 3          # SIGUSR1s per traffic run
+RELOAD_GAP = 8.0     # seconds from one SIGUSR1 to the next (reload included), as before
+
+
+def reload_round(args, milter, rcpts, reloads):
+    """One 8-connection traffic run of fixed length against milter, with
+    `reloads` SIGUSR1s in it (0: the same run's baseline). Returns the
+    driver's figures, the reload times and the reloads that succeeded."""
+    seconds = 3 + RELOADS * RELOAD_GAP + 2
     p = run_driver(args, milter.socket, 8, seconds, rcpts)
     time.sleep(3)
-    times, oks, rss = [], [], []
-    for _ in range(nreloads):
+    times, oks = [], []
+    for _ in range(reloads):
         t0 = time.monotonic()
         ok, _text = milter.reload(timeout=60)
         times.append(time.monotonic() - t0)
         oks.append(ok)
-        rss.append(proc_status(milter.pid, "VmHWM"))
-        log("reload: %s in %.2f s" % ("ok" if ok else "FAILED", times[-1]))
-        time.sleep(gap)
-    during = driver_result(p, timeout=seconds + 60)
-    res["reload"] = {"idle": idle, "times": times, "oks": oks, "during": during, "base": base,
-                     "vmhwm_kib": max([r for r in rss if r] or [0])}
+        log("%s: reload %s in %.2f s" % (milter.bench_name, "ok" if ok else "FAILED", times[-1]))
+        time.sleep(max(0.0, RELOAD_GAP - times[-1]))
+    return driver_result(p, timeout=seconds + 60), times, oks
+
+
+def reload_phases(milter):
+    """The daemon's own "reload took" lines (phases), as text."""
+    try:
+        with open(milter.log, errors="replace") as f:
+            return [l.split("reload took ", 1)[1].strip() for l in f if "reload took " in l]
+    except OSError:
+        return []
+
+
+def bench_reload(args, res, milters, rcpts):
+    """c): per milter (hosted-milter, and --milter-b's), per repetition, a
+    traffic run with RELOADS reloads and one of the same length without,
+    interleaved and rotated; plus idle reloads and the RSS figures."""
+    out = {}
+    for m in milters:
+        one = proc_status(m.pid, "VmRSS")
+        idle = []
+        for _ in range(2):
+            t0 = time.monotonic()
+            ok, _text = m.reload(timeout=60)
+            idle.append(time.monotonic() - t0 if ok else None)
+            log("%s: reload without traffic: %s in %.2f s" % (m.bench_name, "ok" if ok else "FAILED",
+                                                              time.monotonic() - t0))
+        out[m.bench_name] = {"one_rss_kib": one, "idle": idle, "times": [], "oks": [], "during": [],
+                       "base": []}
+    plan = [(m, n) for m in milters for n in (RELOADS, 0)]
+    for rep in range(args.reps):
+        k = rep % len(plan)
+        for m, n in plan[k:] + plan[:k]:
+            during, times, oks = reload_round(args, m, rcpts, n)
+            o = out[m.bench_name]
+            if n:
+                o["during"].append(during)
+                o["times"] += times
+                o["oks"] += oks
+            else:
+                o["base"].append(during)
+        log("c) repetition %d of %d done, load %s" % (rep + 1, args.reps, loadavg()))
+    for m in milters:
+        out[m.bench_name]["vmhwm_kib"] = proc_status(m.pid, "VmHWM")
+        out[m.bench_name]["phases"] = reload_phases(m)
+    res["reload"] = out
+    res["reload_order"] = [m.bench_name for m in milters]
 
 
 # --- d) milter protocol -------------------------------------------------------
@@ -513,6 +552,69 @@ def bench_e2e(args, res, work, milter, null):
 
 # --- report -------------------------------------------------------------------
 
+def report_reload(args, res, add):
+    def mm(v, spec, scale=1.0):
+        v = [x * scale for x in v if x is not None]
+        if not v:
+            return "-"
+        return "%s (%s-%s)" % (fmt(med(v), spec), fmt(min(v), spec), fmt(max(v), spec))
+
+    add("## c) Reload of the %s-address table under traffic" % format(args.naddr, ","))
+    add("")
+    add("Per binary and repetition: one %.0f s run of milter_driver at 8 connections (one "
+        "rewrite per message) with %d SIGUSR1 reloads in it (each timed until the daemon's "
+        "\"reloaded configuration\" line), and one run of the same length without reloads, "
+        "interleaved, order rotated; %d repetitions. Medians (min-max) over the repetitions; "
+        "latency figures are each run's p99 and max."
+        % (3 + RELOADS * RELOAD_GAP + 2, RELOADS, args.reps))
+    add("")
+    names = res["reload_order"]
+    add("| figure | " + " | ".join(names) + " |")
+    add("|---|" + "---:|" * len(names))
+    rows = [
+        ("reload time under traffic, s", lambda o: mm(o["times"], ".2f")),
+        ("reload time without traffic (2 reloads), s", lambda o: mm(o["idle"], ".2f")),
+        ("reloads that succeeded", lambda o: "%d of %d" % (sum(o["oks"]), len(o["oks"]))),
+        ("failed messages (non-continue answer or broken connection)",
+         lambda o: "**%d**" % sum(d.get("failures", 0) + d.get("connection_errors", 0)
+                                  for d in o["during"] + o["base"])),
+        ("msg/s with reloads", lambda o: mm([d.get("msgs_per_s") for d in o["during"]], ".0f")),
+        ("msg/s without (same length)",
+         lambda o: mm([d.get("msgs_per_s") for d in o["base"]], ".0f")),
+        ("latency p99 with reloads, us",
+         lambda o: mm([d.get("latency_p99_us") for d in o["during"]], ".0f")),
+        ("latency p99 without, us",
+         lambda o: mm([d.get("latency_p99_us") for d in o["base"]], ".0f")),
+        ("p99 ratio with / without (per repetition)",
+         lambda o: mm([ratio(a.get("latency_p99_us"), b.get("latency_p99_us"))
+                       for a, b in zip(o["during"], o["base"])], ".2f")),
+        ("latency max with reloads, ms",
+         lambda o: mm([d.get("latency_max_us") for d in o["during"]], ".1f", 1e-3)),
+        ("latency max without, ms",
+         lambda o: mm([d.get("latency_max_us") for d in o["base"]], ".1f", 1e-3)),
+        ("max with minus max without (per repetition), ms",
+         lambda o: mm([a.get("latency_max_us") - b.get("latency_max_us")
+                       if a.get("latency_max_us") is not None
+                       and b.get("latency_max_us") is not None else None
+                       for a, b in zip(o["during"], o["base"])], ".1f", 1e-3)),
+        ("RSS with one table (after start), MiB", lambda o: fmt((o["one_rss_kib"] or 0) / 1024)),
+        ("peak RSS (VmHWM, both tables alive), MiB", lambda o: fmt((o["vmhwm_kib"] or 0) / 1024)),
+        ("peak / one-table RSS", lambda o: fmt(ratio(o["vmhwm_kib"], o["one_rss_kib"]), ".2f")),
+    ]
+    for label, f in rows:
+        add("| %s | %s |" % (label, " | ".join(f(res["reload"][n]) for n in names)))
+    add("")
+    for n in names:
+        ph = res["reload"][n]["phases"]
+        if ph:
+            add("%s's own timing of its reloads (log line \"reload took\"), the last three "
+                "under traffic:" % n)
+            add("")
+            for line in ph[-3:]:
+                add("    " + line)
+            add("")
+
+
 def report(args, res, meta):
     L = []
     add = L.append
@@ -589,33 +691,7 @@ def report(args, res, meta):
         add("Use `table` files for large tables; sections are for hand-written configurations.")
         add("")
     if "reload" in res:
-        rl = res["reload"]
-        d, b = rl["during"], rl["base"]
-        add("## c) Reload of the %s-address table under traffic" % format(args.naddr, ","))
-        add("")
-        add("SIGUSR1 to the running daemon until its \"reloaded configuration\" line, %d times, "
-            "while milter_driver kept 8 connections busy (one rewrite per message)."
-            % len(rl["times"]))
-        add("")
-        add("| figure | value |")
-        add("|---|---:|")
-        add("| reload time under traffic, median (max) | %s s (%s s) |"
-            % (fmt(med(rl["times"]), ".2f"), fmt(max(rl["times"]), ".2f")))
-        add("| reload time without traffic (same run, 2 reloads), median | %s s |"
-            % fmt(med(rl["idle"]), ".2f"))
-        add("| reloads that succeeded | %d of %d |" % (sum(rl["oks"]), len(rl["oks"])))
-        add("| messages during the reloads | %d |" % d.get("messages", 0))
-        add("| failed messages (any non-continue answer or broken connection) | **%d** |"
-            % (d.get("failures", 0) + d.get("connection_errors", 0)))
-        add("| msg/s during reloads vs without (same run, 8 conns) | %s vs %s |"
-            % (fmt(d.get("msgs_per_s"), ".0f"), fmt(b.get("msgs_per_s"), ".0f")))
-        add("| message latency p99 / max during reloads | %s us / %s us |"
-            % (fmt(d.get("latency_p99_us"), ".0f"), fmt(d.get("latency_max_us"), ".0f")))
-        add("| message latency p99 / max without reload (same run) | %s us / %s us |"
-            % (fmt(b.get("latency_p99_us"), ".0f"), fmt(b.get("latency_max_us"), ".0f")))
-        add("| daemon peak RSS (old and new table alive together) | %s MiB |"
-            % fmt(rl["vmhwm_kib"] / 1024))
-        add("")
+        report_reload(args, res, add)
     if "protocol" in res:
         pr = res["protocol"]
         add("## d) Milter protocol: hosted-milter vs null milter with the same edits")
@@ -762,8 +838,8 @@ def main():
                     help="e): send a session's messages over one SMTP connection (smtp-source "
                          "-d) instead of one connection per message")
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
-    ap.add_argument("--milter-b", help="d): also measure this hosted-milter binary (e.g. a "
-                    "build before a change), same traffic, same run")
+    ap.add_argument("--milter-b", help="c), d): also measure this hosted-milter binary (e.g. "
+                    "a build before a change), same traffic, same run")
     args = ap.parse_args()
     args.argv = [a for a in sys.argv[1:] if a not in (args.build, args.out)
                  and a not in ("--build", "--out")]
@@ -836,7 +912,18 @@ def main():
                 if other is not None:
                     other.stop()
             if "c" in args.only:
-                bench_reload(args, res, milter, rcpts)
+                milter.bench_name = "hosted-milter"
+                ms = [milter]
+                if args.milter_b:
+                    other = milter_process.MilterProcess(os.path.abspath(args.milter_b), None,
+                                                         mwork, name="other-c")
+                    write_conf(other.conf, args.virtual)
+                    other.start(timeout=120)
+                    other.bench_name = "--milter-b"
+                    ms.append(other)
+                bench_reload(args, res, ms, rcpts)
+                if other is not None:
+                    other.stop()
             if "e" in args.only:
                 bench_e2e(args, res, work, milter, null)
     finally:
