@@ -6,11 +6,13 @@
  * Why a hand-written table: the lookup is the whole hot path of the milter
  * and the table must hold a million addresses in little memory.  Strings
  * and target arrays live in one bump arena (no per-entry malloc header),
- * entries in one array, and the index is linear probing over 8-byte slots
- * (32-bit hash tag + 32-bit entry number) kept at most half full, so a
- * lookup touches one or two cache lines and compares a string only when
- * the tag matches.  Nothing changes after table_builder_finish, so readers
- * need no locks.
+ * entries in one array, and the index is linear probing over 16-byte
+ * slots (32-bit hash tag, key length, record pointer) kept at most half
+ * full, so a hit touches the slot's line and the record's, and a string is
+ * compared only when tag and length match.  Large blocks are huge pages
+ * (no page walk per lookup), and a caller can prefetch a slot before it
+ * needs it (table_key_prepare).  Nothing changes after
+ * table_builder_finish, so readers need no locks.
  */
 #include <stdatomic.h>
 #include <stdint.h>
