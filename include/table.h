@@ -201,6 +201,24 @@ struct table_loc table_builder_setting_loc(const struct table_builder *b, size_t
 int table_lookup(const struct table *t, const char *key, size_t keylen,
                  const struct table_entry **out);
 
+/*
+ * A lookup split in two, so that the memory it waits for can be asked for
+ * early: table_key_prepare hashes key (len bytes, borrowed until the
+ * lookup) and prefetches the index slot it will probe; table_lookup_key
+ * then does what table_lookup does.  Resolution prepares the address and
+ * its extension-less form together, so that both probes wait for memory
+ * at the same time, not one after the other.
+ */
+struct table_key {
+    const char *key;
+    size_t len;
+    unsigned hash;
+};
+
+void table_key_prepare(const struct table *t, struct table_key *k, const char *key, size_t len);
+int table_lookup_key(const struct table *t, const struct table_key *k,
+                     const struct table_entry **out);
+
 /* table_domain_lookup - the same for a folded domain name. */
 int table_domain_lookup(const struct table *t, const char *name, size_t len,
                         const struct table_domain **out);

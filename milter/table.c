@@ -6,22 +6,38 @@
  * Why a hand-written table: the lookup is the whole hot path of the milter
  * and the table must hold a million addresses in little memory.  Strings
  * and target arrays live in one bump arena (no per-entry malloc header),
- * entries in one array, and the index is linear probing over 8-byte slots
- * (32-bit hash tag + 32-bit entry number) kept at most half full, so a
- * lookup touches one or two cache lines and compares a string only when
- * the tag matches.  Nothing changes after table_builder_finish, so readers
- * need no locks.
+ * entries in one array, and the index is linear probing over 16-byte
+ * slots (32-bit hash tag, key length, record pointer) kept at most half
+ * full, so a hit touches the slot's line and the record's, and a string is
+ * compared only when tag and length match.  Large blocks are huge pages
+ * (no page walk per lookup), and a caller can prefetch a slot before it
+ * needs it (table_key_prepare).  Nothing changes after
+ * table_builder_finish, so readers need no locks.
  */
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "table.h"
 #include "table_impl.h"
 #include "util.h"
 
 /* ---- arena ------------------------------------------------------------ */
+
+void *table_big_alloc(size_t n)
+{
+    if (n < HUGE_PAGE)
+        return malloc(n);
+    void *p = aligned_alloc(HUGE_PAGE, (n + HUGE_PAGE - 1) & ~(size_t)(HUGE_PAGE - 1));
+#ifdef MADV_HUGEPAGE
+    /* advice only: without transparent huge pages this is plain memory */
+    if (p != NULL)
+        (void)madvise(p, n, MADV_HUGEPAGE);
+#endif
+    return p;
+}
 
 void *table_arena_alloc(struct arena *a, size_t n, size_t align)
 {
@@ -35,15 +51,18 @@ void *table_arena_alloc(struct arena *a, size_t n, size_t align)
             return b->data + off;
         }
     }
-    size_t size = n > ARENA_BLOCK / 4 ? n : ARENA_BLOCK;
-    b = malloc(sizeof(*b) + size);
+    /* The first block is small, so that a small table stays small; the
+     * following ones fill a huge page each (see table_big_alloc). */
+    size_t regular = a->head == NULL ? ARENA_BLOCK : HUGE_PAGE - sizeof(*b);
+    size_t size = n > ARENA_BLOCK / 4 ? n : regular;
+    b = size == HUGE_PAGE - sizeof(*b) ? table_big_alloc(HUGE_PAGE) : malloc(sizeof(*b) + size);
     if (b == NULL)
         return NULL;
     b->size = size;
     b->used = n;
     /* A large one-off block goes behind the head so the head keeps its
      * free space for the small strings that follow. */
-    if (a->head != NULL && size > ARENA_BLOCK) {
+    if (a->head != NULL && size > regular) {
         b->next = a->head->next;
         a->head->next = b;
     } else {
@@ -84,9 +103,10 @@ int table_index_reserve(struct index *ix)
     if (ix->slots != NULL && (ix->used + 1) * 2 <= ix->mask + 1)
         return 0;
     size_t cap = ix->slots == NULL ? 64 : (ix->mask + 1) * 2;
-    struct slot *slots = calloc(cap, sizeof(*slots));
+    struct slot *slots = table_big_alloc(cap * sizeof(*slots));
     if (slots == NULL)
         return -1;
+    memset(slots, 0, cap * sizeof(*slots));
     for (size_t i = 0; ix->slots != NULL && i <= ix->mask; i++) {
         if (ix->slots[i].item == NULL)
             continue;
@@ -110,17 +130,38 @@ static size_t index_bytes(const struct index *ix)
 
 /* index_find - the item under key in ix, or NULL (an empty index has no
  * slots at all). */
-static const void *index_find(const struct index *ix, const char *key, size_t len, key_of_fn key_of)
+static const void *index_find(const struct index *ix, const char *key, size_t len, uint32_t h,
+                              key_of_fn key_of)
 {
     if (ix->slots == NULL)
         return NULL;
-    return index_probe(ix, key, len, util_hash(key, len), key_of)->item;
+    return index_probe(ix, key, len, h, key_of)->item;
 }
 
 int table_lookup(const struct table *t, const char *key, size_t keylen,
                  const struct table_entry **out)
 {
-    const struct entry_rec *rec = index_find(&t->entry_index, key, keylen, entry_key_of);
+    struct table_key k = {key, keylen, util_hash(key, keylen)};
+
+    return table_lookup_key(t, &k, out);
+}
+
+void table_key_prepare(const struct table *t, struct table_key *k, const char *key, size_t len)
+{
+    const struct index *ix = &t->entry_index;
+
+    k->key = key;
+    k->len = len;
+    k->hash = util_hash(key, len);
+    if (ix->slots != NULL)
+        __builtin_prefetch(&ix->slots[k->hash & ix->mask]);
+}
+
+int table_lookup_key(const struct table *t, const struct table_key *k,
+                     const struct table_entry **out)
+{
+    const struct entry_rec *rec =
+        index_find(&t->entry_index, k->key, k->len, k->hash, entry_key_of);
 
     if (rec != NULL)
         *out = &rec->pub;
@@ -130,7 +171,8 @@ int table_lookup(const struct table *t, const char *key, size_t keylen,
 int table_domain_lookup(const struct table *t, const char *name, size_t len,
                         const struct table_domain **out)
 {
-    const struct domain_rec *rec = index_find(&t->domain_index, name, len, domain_key_of);
+    const struct domain_rec *rec =
+        index_find(&t->domain_index, name, len, util_hash(name, len), domain_key_of);
 
     if (rec != NULL)
         *out = &rec->pub;

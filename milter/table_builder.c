@@ -503,7 +503,7 @@ static size_t capturing_domain(struct table_builder *b, size_t i)
 }
 
 /* index_refill - the entry index anew over the entries array, in slots
- * (calloc'ed, cap of them, a power of two over twice the entries). */
+ * (zeroed, cap of them, a power of two over twice the entries). */
 static void index_refill(struct table *t, struct slot *slots, size_t cap)
 {
     free(t->entry_index.slots);
@@ -550,9 +550,10 @@ static int capture_mailboxes(struct table_builder *b)
     }
     while (cap < (t->nentries - ncaptured) * 2 + 2)
         cap *= 2;
-    struct slot *slots = calloc(cap, sizeof(*slots));
+    struct slot *slots = table_big_alloc(cap * sizeof(*slots));
     if (slots == NULL)
         return -1;
+    memset(slots, 0, cap * sizeof(*slots));
     for (size_t i = 0; i < t->nentries; i++) {
         if (b->entry_origins[i] & ORIGIN_CAPTURED)
             continue;

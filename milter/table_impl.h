@@ -17,6 +17,15 @@
 /* ---- arena ------------------------------------------------------------ */
 
 #define ARENA_BLOCK (1u << 20)
+/* The size of a transparent huge page on x86-64 and arm64 (4 KiB base
+ * pages).  A table of a million addresses spans some 150 MiB; in 4 KiB
+ * pages nearly every lookup also misses the TLB and waits for a page walk,
+ * in 2 MiB pages the walk is mostly cached. */
+#define HUGE_PAGE ((size_t)2 << 20)
+
+/* table_big_alloc - n bytes for free(); from HUGE_PAGE up aligned to it and
+ * advised to the kernel as huge pages.  NULL when out of memory. */
+void *table_big_alloc(size_t n);
 
 struct arena_block {
     struct arena_block *next;

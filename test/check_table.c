@@ -2,14 +2,17 @@
  * check_table.c - unit tests of the table builder and lookups: duplicate
  * detection with locations, attribute conflicts, folding, growth past many
  * rehashes, interning, reference counting, Postfix's precedence between
- * origins and the mailboxes a virtual(5) @domain captures at finish.
+ * origins, the mailboxes a virtual(5) @domain captures at finish, and
+ * exact matching behind equal hash fingerprints.
  */
 #include <check.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "table.h"
+#include "util.h"
 
 static struct table_builder *builder;
 
@@ -366,6 +369,111 @@ START_TEST(test_native_catch_all_captures_nothing)
 }
 END_TEST
 
+/* ---- fingerprints: the slot's hash only points at a record ------------ */
+
+struct hashed {
+    uint32_t hash;
+    uint32_t n;
+};
+
+static int cmp_hashed(const void *a, const void *b)
+{
+    const struct hashed *x = a, *y = b;
+
+    return x->hash != y->hash ? (x->hash < y->hash ? -1 : 1) : (x->n > y->n) - (x->n < y->n);
+}
+
+static void colliding_name(char *buf, size_t size, uint32_t n)
+{
+    snprintf(buf, size, "u%07u@fp.example", (unsigned)n);
+}
+
+/* Two keys of one length and one util_hash (a birthday search), in a and b. */
+static void find_collision(char *a, char *b, size_t size)
+{
+    const uint32_t n = 400000;
+    struct hashed *h = malloc(n * sizeof(*h));
+    char name[64];
+
+    ck_assert_ptr_nonnull(h);
+    for (uint32_t i = 0; i < n; i++) {
+        colliding_name(name, sizeof(name), i);
+        h[i] = (struct hashed){util_hash(name, strlen(name)), i};
+    }
+    qsort(h, n, sizeof(*h), cmp_hashed);
+    for (uint32_t i = 1; i < n; i++) {
+        if (h[i].hash == h[i - 1].hash) {
+            colliding_name(a, size, h[i - 1].n);
+            colliding_name(b, size, h[i].n);
+            free(h);
+            return;
+        }
+    }
+    free(h);
+    ck_abort_msg("no util_hash collision among %u keys", (unsigned)n);
+}
+
+START_TEST(test_fingerprint_collision_exact_match)
+{
+    char a[64], b[64], name[64];
+    const struct table_entry *e;
+    struct table_key k;
+
+    find_collision(a, b, sizeof(a));
+    ck_assert_uint_eq(strlen(a), strlen(b));
+    ck_assert_uint_eq(util_hash(a, strlen(a)), util_hash(b, strlen(b)));
+    ck_assert_str_ne(a, b);
+    ck_assert_int_eq(table_builder_add_entry(builder, TABLE_MAILBOX, a, NULL, 0, at(1), NULL), 0);
+    /* enough entries that the index and the arena take their huge-page
+     * path (2 MiB and more) */
+    for (uint32_t i = 0; i < 70000; i++) {
+        snprintf(name, sizeof(name), "filler%u@fp.example", (unsigned)i);
+        ck_assert_int_eq(
+            table_builder_add_entry(builder, TABLE_MAILBOX, name, NULL, 0, at(2), NULL), 0);
+    }
+    /* the same fingerprint is a different address: no duplicate */
+    ck_assert_int_eq(table_builder_add_entry(builder, TABLE_SECONDARY, b, (const char *const[]){a},
+                                             1, at(3), NULL),
+                     0);
+    struct table *t = table_builder_finish(builder);
+    ck_assert_int_eq(table_lookup(t, a, strlen(a), &e), 1);
+    ck_assert_str_eq(e->key, a);
+    ck_assert_int_eq(e->kind, TABLE_MAILBOX);
+    ck_assert_int_eq(table_lookup(t, b, strlen(b), &e), 1);
+    ck_assert_str_eq(e->key, b);
+    ck_assert_int_eq(e->kind, TABLE_SECONDARY);
+    /* the prepared lookup finds the same records */
+    table_key_prepare(t, &k, b, strlen(b));
+    ck_assert_int_eq(table_lookup_key(t, &k, &e), 1);
+    ck_assert_str_eq(e->key, b);
+    table_key_prepare(t, &k, "filler69999@fp.example", 22);
+    ck_assert_int_eq(table_lookup_key(t, &k, &e), 1);
+    table_key_prepare(t, &k, "filler70000@fp.example", 22);
+    ck_assert_int_eq(table_lookup_key(t, &k, &e), 0);
+    ck_assert_uint_eq(table_entry_count(t), 70002);
+    table_unref(t);
+}
+END_TEST
+
+START_TEST(test_fingerprint_collision_absent_key)
+{
+    char a[64], b[64];
+    const struct table_entry *e;
+    struct table_key k;
+
+    find_collision(a, b, sizeof(a));
+    ck_assert_int_eq(table_builder_add_entry(builder, TABLE_MAILBOX, a, NULL, 0, at(1), NULL), 0);
+    struct table *t = table_builder_finish(builder);
+    /* b's probe meets a's slot with b's fingerprint and length: only the
+     * comparison of the key tells them apart */
+    ck_assert_int_eq(table_lookup(t, b, strlen(b), &e), 0);
+    table_key_prepare(t, &k, b, strlen(b));
+    ck_assert_int_eq(table_lookup_key(t, &k, &e), 0);
+    ck_assert_int_eq(table_lookup(t, a, strlen(a), &e), 1);
+    table_unref(t);
+}
+END_TEST
+
 static Suite *table_suite(void)
 {
     Suite *s = suite_create("table");
@@ -379,6 +487,8 @@ static Suite *table_suite(void)
     tcase_add_test(tc, test_builder_closed_after_finish);
     tcase_add_test(tc, test_many_entries_and_interning);
     tcase_add_test(tc, test_reference_count);
+    tcase_add_test(tc, test_fingerprint_collision_exact_match);
+    tcase_add_test(tc, test_fingerprint_collision_absent_key);
     tcase_add_test(tc, test_free_unfinished_builder);
     tcase_add_test(tc, test_bad_arguments);
     tcase_add_test(tc, test_origin_set_returns_previous);

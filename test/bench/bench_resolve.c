@@ -276,16 +276,15 @@ out:
  * shows how much of that latency is page walks.  Returns -1 when the
  * buffer cannot be allocated.
  */
-static double chase_ns(size_t mib, long steps, int huge)
+static size_t *chase_new(size_t mib, int huge, size_t *np)
 {
-    size_t n = mib * 1048576 / sizeof(size_t), i, j = 0;
+    size_t n = mib * 1048576 / sizeof(size_t), i;
     size_t *next = aligned_alloc(2097152, n * sizeof(*next));
     unsigned long long x = 0x9E3779B97F4A7C15ull;
-    double t0, t1;
 
     if (next == NULL || n < 2) {
         free(next);
-        return -1;
+        return NULL;
     }
     /* advice only: without THP the measurement is simply the 4 KiB one */
     (void)madvise(next, n * sizeof(*next), huge ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
@@ -296,6 +295,15 @@ static double chase_ns(size_t mib, long steps, int huge)
         size_t k = (size_t)(x % i), tmp = next[i];
         next[i] = next[k], next[k] = tmp;
     }
+    *np = n;
+    return next;
+}
+
+static double chase_run(const size_t *next, long steps)
+{
+    size_t j = 0;
+    double t0, t1;
+
     for (long s = 0; s < steps / 10; s++) /* warm up the page tables */
         j = next[j];
     t0 = now();
@@ -306,8 +314,17 @@ static double chase_ns(size_t mib, long steps, int huge)
      * compiler drop the loop. */
     if (j == (size_t)-1)
         fprintf(stderr, "impossible\n");
-    free(next);
     return (t1 - t0) * 1e9 / (double)steps;
+}
+
+static double chase_ns(size_t mib, long steps, int huge)
+{
+    size_t n;
+    size_t *next = chase_new(mib, huge, &n);
+    double ns = next != NULL ? chase_run(next, steps) : -1;
+
+    free(next);
+    return ns;
 }
 
 int main(int argc, char **argv)
@@ -392,8 +409,16 @@ int main(int argc, char **argv)
         counts[q[i].kind]++;
         actions[q[i].kind][policy_resolve(t, q[i].text, strlen(q[i].text), &r)]++;
     }
+    /* The baseline measured beside each repetition, so that a ratio
+     * compares two figures of the same moment on a shared machine. */
+    size_t chase_n = 0;
+    size_t *chase = chase_mib > 0 ? chase_new((size_t)chase_mib, 0, &chase_n) : NULL;
+    double *rep_chase = calloc((size_t)reps, sizeof(double));
+    double *ratio = calloc((size_t)reps * NQ, sizeof(double));
     for (int rep = 0; rep < reps; rep++) {
         double kind_time[NQ] = {0};
+        if (chase != NULL)
+            rep_chase[rep] = chase_run(chase, 2000000);
         double start = now();
         for (int i = 0; i < nq; i++) {
             policy_resolve(t, q[i].text, strlen(q[i].text), &r);
@@ -407,8 +432,11 @@ int main(int argc, char **argv)
                     policy_resolve(t, q[i].text, strlen(q[i].text), &r);
             kind_time[k] = (now() - s) * 1e9 / (double)counts[k];
             per[k * reps + rep] = kind_time[k];
+            if (chase != NULL)
+                ratio[k * reps + rep] = kind_time[k] / rep_chase[rep];
         }
     }
+    free(chase);
     printf("policy_resolve, %d queries x %d repetitions: median %.1f ns per recipient\n", nq, reps,
            median(all, reps));
     if (machine)
@@ -422,6 +450,22 @@ int main(int argc, char **argv)
                actions[k][POLICY_REWRITE], actions[k][POLICY_REJECT], actions[k][POLICY_TEMPFAIL],
                actions[k][POLICY_PASS]);
     }
+    if (chase_n > 0) {
+        printf("per repetition, / the dependent load measured just before it (median %.1f ns):\n",
+               median(rep_chase, reps));
+        if (machine)
+            printf("M rep_chase_ns %.1f\n", median(rep_chase, reps));
+        for (int k = 0; k < NQ; k++) {
+            double m = median(ratio + k * reps, reps);
+            qsort(ratio + k * reps, (size_t)reps, sizeof(double), cmp_double);
+            printf("  %-14s %.2f (min %.2f, max %.2f)\n", qnames[k], m, ratio[k * reps],
+                   ratio[k * reps + reps - 1]);
+            if (machine)
+                printf("M rep_ratio.%s %.3f\n", qnames[k], m);
+        }
+    }
+    free(rep_chase);
+    free(ratio);
     policy_result_free(&r);
     free(all);
     free(per);
