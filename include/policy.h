@@ -1,7 +1,7 @@
 /*
  * policy.h - resolution of one envelope recipient against a table.
  *
- * Owns the rules of SPEC "Resolution of one recipient": bare postmaster,
+ * Owns the resolution rules (hosted-milter.conf(5), RESOLUTION): bare postmaster,
  * hosted or not, exact match, extension fallback with propagation, roles,
  * alias domains, catch-all, unknown_recipient; recursion into targets with
  * dedupe, the self-map stop and bounded depth and fan-out.  Pure logic: it

@@ -38,7 +38,7 @@ struct source_def {
 enum source_type source_type_from_name(const char *name);
 
 /* source_precedence - the resolution order of the source's records:
- * Postfix's for the SQL sources (they replace Postfix maps), SPEC's for
+ * Postfix's for the SQL sources (they replace Postfix maps), the configuration's (RESOLUTION) for
  * the others. */
 enum source_precedence source_precedence(const struct source_def *s);
 

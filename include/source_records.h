@@ -113,7 +113,7 @@ enum source_kind source_kind_from_name(const char *s, size_t n);
 
 /* Which resolution order a source's records follow (source_records_apply). */
 enum source_precedence {
-    SOURCE_PRECEDENCE_CONFIG = 0, /* SPEC's order, as the configuration file: a
+    SOURCE_PRECEDENCE_CONFIG = 0, /* the configuration file's order (RESOLUTION): a
                                    * mailbox is never captured by a catch-all */
     SOURCE_PRECEDENCE_POSTFIX,    /* Postfix's, for sources that were Postfix
                                    * maps (SQL): aliases, secondary addresses,
@@ -130,7 +130,7 @@ enum source_precedence {
  * Each record's location is {"SOURCE: ORIGIN", 0}, the text interned in b
  * (source_name; NULL: r's name), so that later messages (validation) read
  * "SOURCE: ORIGIN: message" too.  With SOURCE_PRECEDENCE_CONFIG everything
- * is added with TABLE_ORIGIN_CONFIG (SPEC's resolution order; a mailbox is
+ * is added with TABLE_ORIGIN_CONFIG (the configuration's resolution order; a mailbox is
  * never captured by a catch-all); with SOURCE_PRECEDENCE_POSTFIX mailboxes
  * are added with TABLE_ORIGIN_MAILBOXES and the rest with
  * TABLE_ORIGIN_VIRTUAL (Postfix's order; see table.h).  Either way:

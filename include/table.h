@@ -110,7 +110,7 @@ int table_builder_set_unknown(struct table_builder *b, const char *domain,
  * Where the additions to a builder come from.  Between the two kinds of
  * Postfix file the builder applies Postfix's precedence (virtual_alias_maps
  * is looked up before virtual_mailbox_maps); hosted-milter's own sections
- * keep SPEC's order, and any other repeat is a duplicate.
+ * keep the resolution order (hosted-milter.conf(5)), and any other repeat is a duplicate.
  */
 enum table_origin {
     TABLE_ORIGIN_CONFIG = 0, /* hosted-milter's own sections */

@@ -1,6 +1,6 @@
 /*
- * policy.c - resolution of one envelope recipient (SPEC "Resolution of one
- * recipient").
+ * policy.c - resolution of one envelope recipient (the rules of
+ * hosted-milter.conf(5), section RESOLUTION).
  *
  * One address is looked up by lookup_step() (steps 2-8 for an address with
  * a domain); what it maps to is expanded depth-first by expand(), which

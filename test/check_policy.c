@@ -1,6 +1,6 @@
 /*
  * check_policy.c - unit tests of policy_resolve: one row per behaviour of
- * SPEC "Resolution of one recipient", over a table built directly with the
+ * the rules of hosted-milter.conf(5) RESOLUTION, over a table built directly with the
  * builder (no configuration parser involved), plus the bounds.
  */
 #include <check.h>

@@ -171,7 +171,7 @@ static const struct {
      "rewrite joe@new.example"},
     {"alias domain: the other domain is not captured", "joe@old.example j/\njoe@new.example j/\n",
      "@old.example @new.example\n", MAILBOXES_FIRST, NULL, "joe@new.example", "keep"},
-    /* native sections keep SPEC's order: a mailbox beats catch_all */
+    /* native sections keep the resolution order: a mailbox beats catch_all */
     {"native mailbox beats a virtual catch-all", "pw@d.example pw/\n", "@d.example pw@d.example\n",
      MAILBOXES_FIRST, &native_mailbox, "bob@d.example", "keep"},
     {"a mailbox_table mailbox beats a native catch_all", "bob@d.example bob/\ninfo@d.example i/\n",

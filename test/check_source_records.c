@@ -308,7 +308,7 @@ START_TEST(test_duplicates)
 }
 END_TEST
 
-/* ---- precedence: SPEC's, or Postfix's for sources that were its maps ---- */
+/* ---- precedence: the configuration's, or Postfix's for sources that were its maps ---- */
 
 static const struct rec pfa[] = {
     {SOURCE_DOMAIN, "domain domain=corp.example", "corp.example", {NULL}, 0},
@@ -324,7 +324,7 @@ static const struct {
     enum policy_action action;
     const char *target;
 } precedence_rows[] = {
-    /* SPEC: a mailbox is never captured */
+    /* RESOLUTION: a mailbox is never captured */
     {SOURCE_PRECEDENCE_CONFIG, "a@corp.example", POLICY_KEEP, ""},
     {SOURCE_PRECEDENCE_CONFIG, "b@corp.example", POLICY_KEEP, ""},
     {SOURCE_PRECEDENCE_CONFIG, "c@corp.example", POLICY_REWRITE, "x@else.example"},
