@@ -509,11 +509,15 @@ static int check_relay(struct pf *p, struct pf_list *relay, struct pf_list *myde
     size_t n;
     const char **keys = mta_forms(p->c, &n);
     bool *found = calloc(n + 1, sizeof *found);
+    unsigned errors = p->c->rep.nerr;
     int rc = -1;
 
     if (keys == NULL || found == NULL || pf_list_match(&p->env, relay, keys, n, found) < 0)
         goto out;
-    mta_report_coverage(p->c, "relay_domains", keys, found, n, "Relay access denied");
+    /* A table that cannot be asked already said so: its names are unknown,
+     * neither "all listed" nor "not listed". */
+    if (p->c->rep.nerr == errors)
+        mta_report_coverage(p->c, "relay_domains", keys, found, n, "Relay access denied");
     rc = relay_extras(p, relay, mydest);
 out:
     free(keys);
