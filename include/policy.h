@@ -123,8 +123,9 @@ bool policy_target_is_original(const struct policy_result *r, size_t i);
  * reason" into buf (size bufsz), for reject/tempfail; with_address false
  * leaves out "<address>: " (Sendmail prefixes the address itself).  The
  * address is r->shown with control, non-ASCII and backslash bytes as
- * \xHH, so a reply is always printable ASCII.  Returns the length, or 0
- * for other actions or a too-small buffer.
+ * \xHH, so a reply is always printable ASCII; when the escaped address
+ * does not fit in bufsz, the reply leaves it out.  Returns the length, or
+ * 0 for other actions or a buffer too small even for that.
  */
 size_t policy_format_reply(const struct policy_result *r, bool with_address, char *buf,
                            size_t bufsz);

@@ -23,7 +23,8 @@
 
 /* Control bytes from the MTA's files must not reach the terminal as such;
  * UTF-8 (U-label domains) is kept readable. */
-static void report(struct mta_report *r, const char *level, const char *fmt, va_list ap)
+__attribute__((format(printf, 3, 0))) static void report(struct mta_report *r, const char *level,
+                                                         const char *fmt, va_list ap)
 {
     char line[4096];
 

@@ -676,11 +676,14 @@ size_t policy_format_reply(const struct policy_result *r, bool with_address, cha
 
     if (r->status == NULL || bufsz == 0)
         return 0;
+    n = -1;
     if (with_address && r->shown[0] != '\0' &&
         util_escape_hex(shown, sizeof(shown), r->shown, strlen(r->shown)) > 0)
         n = snprintf(buf, bufsz, "%s %s <%s>: Recipient address rejected: %s", r->status,
                      r->xstatus, shown, r->reason);
-    else
+    /* An escaped address may grow fourfold past the buffer: then the reply
+     * goes without it rather than without its reason. */
+    if (n < 0 || (size_t)n >= bufsz)
         n = snprintf(buf, bufsz, "%s %s Recipient address rejected: %s", r->status, r->xstatus,
                      r->reason);
     if (n < 0 || (size_t)n >= bufsz) {

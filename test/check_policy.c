@@ -453,6 +453,30 @@ START_TEST(test_reply_without_address)
 }
 END_TEST
 
+/* Found by fuzz_config: an address of non-ASCII bytes escapes to four
+ * times its length, past a 1024-byte reply; the reply then goes without
+ * the address, never without a reply. */
+START_TEST(test_reply_escaped_address_too_long)
+{
+    struct policy_result r;
+    char text[400], buf[1024];
+    size_t len = 0;
+
+    text[len++] = '<';
+    memset(text + len, 0xff, 300);
+    len += 300;
+    memcpy(text + len, "@corp.example>", 14);
+    len += 14;
+    policy_result_init(&r);
+    ck_assert_int_eq(policy_resolve(fixture_table, text, len, &r), POLICY_REJECT);
+    ck_assert_uint_ge(strlen(r.shown), 300);
+    ck_assert_uint_gt(policy_format_reply(&r, true, buf, sizeof(buf)), 0);
+    ck_assert_ptr_null(strchr(buf, '<'));
+    ck_assert_ptr_nonnull(strstr(buf, "Recipient address rejected: "));
+    policy_result_free(&r);
+}
+END_TEST
+
 START_TEST(test_fan_out_bound)
 {
     struct table *t = build_fixture(0, 4);
@@ -585,6 +609,7 @@ static Suite *policy_suite(void)
     tcase_add_test(tc, test_result_reuse);
     tcase_add_test(tc, test_self_map_flags_original);
     tcase_add_test(tc, test_reply_without_address);
+    tcase_add_test(tc, test_reply_escaped_address_too_long);
     tcase_add_test(tc, test_target_classes);
     suite_add_tcase(s, tc);
 
