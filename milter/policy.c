@@ -148,6 +148,49 @@ static bool is_role(const struct table_settings *s, const char *base, size_t len
     return false;
 }
 
+/* domain_step - steps 5 to 8, for an address of the hosted domain d that
+ * no entry matched: roles, alias domain, catch-all, unknown. */
+static void domain_step(const struct table_settings *s, const struct table_domain *d,
+                        const struct addr *a, struct step *st)
+{
+    /* 5. roles; an alias domain without its own postmaster defers to the
+     * domain it aliases (step 6), where explicit entries still win. */
+    if (is_role(s, a->local, a->base_len)) {
+        const char *pm = d->postmaster;
+        if (pm == NULL && d->alias_domain == NULL)
+            pm = s->postmaster;
+        if (pm != NULL) {
+            st->match = MATCH_TARGETS;
+            st->rule = RULE_ROLE;
+            st->targets = &d->postmaster;
+            if (d->postmaster == NULL)
+                st->targets = &s->postmaster;
+            st->ntargets = 1;
+            st->extension = addr_extension(a);
+            return;
+        }
+    }
+    /* 6. alias domain: user(+ext)@target */
+    if (d->alias_domain != NULL) {
+        st->match = MATCH_RELOCATE;
+        st->rule = RULE_ALIAS_DOMAIN;
+        st->relocate_domain = d->alias_domain;
+        return;
+    }
+    /* 7. catch-all: no extension, as virtual(5) "@domain" */
+    if (d->ncatch_all > 0) {
+        st->match = MATCH_TARGETS;
+        st->rule = RULE_CATCH_ALL;
+        st->targets = d->catch_all;
+        st->ntargets = d->ncatch_all;
+        return;
+    }
+    /* 8. */
+    st->match = MATCH_UNKNOWN;
+    st->rule = RULE_UNKNOWN;
+    st->unknown = d->unknown;
+}
+
 /*
  * lookup_step - steps 2 to 8 for one parsed address with a domain.
  * Returns -1 when the lookup key cannot be formed (cannot happen for a
@@ -191,42 +234,7 @@ static int lookup_step(const struct table *t, const struct addr *a, struct step 
         st->extension = addr_extension(a);
         goto found;
     }
-    /* 5. roles; an alias domain without its own postmaster defers to the
-     * domain it aliases (step 6), where explicit entries still win. */
-    if (is_role(s, a->local, a->base_len)) {
-        const char *pm = d->postmaster;
-        if (pm == NULL && d->alias_domain == NULL)
-            pm = s->postmaster;
-        if (pm != NULL) {
-            st->match = MATCH_TARGETS;
-            st->rule = RULE_ROLE;
-            st->targets = &d->postmaster;
-            if (d->postmaster == NULL)
-                st->targets = &s->postmaster;
-            st->ntargets = 1;
-            st->extension = addr_extension(a);
-            return 0;
-        }
-    }
-    /* 6. alias domain: user(+ext)@target */
-    if (d->alias_domain != NULL) {
-        st->match = MATCH_RELOCATE;
-        st->rule = RULE_ALIAS_DOMAIN;
-        st->relocate_domain = d->alias_domain;
-        return 0;
-    }
-    /* 7. catch-all: no extension, as virtual(5) "@domain" */
-    if (d->ncatch_all > 0) {
-        st->match = MATCH_TARGETS;
-        st->rule = RULE_CATCH_ALL;
-        st->targets = d->catch_all;
-        st->ntargets = d->ncatch_all;
-        return 0;
-    }
-    /* 8. */
-    st->match = MATCH_UNKNOWN;
-    st->rule = RULE_UNKNOWN;
-    st->unknown = d->unknown;
+    domain_step(s, d, a, st);
     return 0;
 
 found:
