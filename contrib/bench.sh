@@ -8,7 +8,9 @@
 # checked: each message delivered once, to the rewritten target), writes
 # test/bench/results-<date>.md and prints it.  Needs root and Postfix for the
 # Postfix parts, root and the Sendmail packages of the integration suite for
-# f (fetched with apt-get download like test_sendmail); about 20 minutes.
+# f (fetched with apt-get download like test_sendmail); about 30 minutes
+# (f alone about 13 at the defaults: Sendmail forks per session and per
+# delivery and ran at ~80 msg/s on a busy 2-core box).
 #
 #   contrib/bench.sh [--quick] [--reps N] [--only abcdef] [--e2e-messages N] [--e2e-reuse] [--keep]
 #   BUILD_DIR=... (default: build-bench in the source tree)  OUT=... (results file)

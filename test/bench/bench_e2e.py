@@ -107,7 +107,7 @@ def run_rounds(args, section, setups, sink, check=None):
     round]}."""
     msgs = args.e2e_messages
     names = list(setups)
-    drained_all = lambda: sum(q() for _p, q in setups.values())  # noqa: E731
+    queued_all = lambda: sum(q() for _p, q in setups.values())  # noqa: E731
 
     def sink_alive():
         if sink.poll() is not None:
@@ -125,7 +125,7 @@ def run_rounds(args, section, setups, sink, check=None):
     for rep in range(2 * args.reps):
         k = rep % len(names)
         for name in names[k:] + names[:k]:
-            wait_drained(drained_all, timeout=300)
+            wait_drained(queued_all, timeout=300)
             port, queued = setups[name]
             if check is not None:
                 check(name, None)              # the log offset before the run
@@ -136,7 +136,7 @@ def run_rounds(args, section, setups, sink, check=None):
                 section, name, rep, r["accept_mps"], fmt(r["through_mps"], ".0f")))
             if check is not None:
                 check(name, r)
-    wait_drained(drained_all, timeout=300)
+    wait_drained(queued_all, timeout=300)
     return runs
 
 
