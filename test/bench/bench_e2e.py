@@ -168,6 +168,23 @@ def report_rounds(add, runs, labels, native, null):
     add("")
 
 
+def _stop(insts, sink):
+    for inst in insts.values():
+        inst.stop()
+    stop_sink(sink)
+
+
+def _head(add, title, e):
+    """The section's title; False (and the reason, no figures) when it failed."""
+    add("## " + title)
+    add("")
+    if "failed" in e:
+        add("**FAILED, no figures**: %s" % e["failed"])
+        add("")
+        return False
+    return True
+
+
 def _intro(args, e, mta):
     return ("smtp-source (%d sessions, %s, %d messages of 1 kB per run, one RCPT each, "
             "distinct recipients with -N) -> %s on 127.0.0.1 -> smtp-sink. Same %s-address "
@@ -229,18 +246,12 @@ def bench_postfix(args, res, work, milter, null):
             }
         res["e2e"] = {"runs": runs, "checks": checks, "messages": msgs, "rounds": rounds}
     finally:
-        for inst in insts.values():
-            inst.stop()
-        stop_sink(sink)
+        _stop(insts, sink)
 
 
 def report_postfix(args, res, add):
     e = res["e2e"]
-    add("## e) End to end through a private Postfix")
-    add("")
-    if "failed" in e:
-        add("**FAILED, no figures**: %s" % e["failed"])
-        add("")
+    if not _head(add, "e) End to end through a private Postfix", e):
         return
     add(_intro(args, e, "Postfix") + " Relay/alias domains from the same hash: file.")
     add("")
@@ -448,18 +459,12 @@ def bench_sendmail(args, res, work, milter, null):
                                "naddr": naddr, "checked": counted,
                                "version": sm.check_binary().split(" (")[0]}
     finally:
-        for inst in insts.values():
-            inst.stop()
-        stop_sink(sink)
+        _stop(insts, sink)
 
 
 def report_sendmail(args, res, add):
     e = res["e2e_sendmail"]
-    add("## f) End to end through a private Sendmail")
-    add("")
-    if "failed" in e:
-        add("**FAILED, no figures**: %s" % e["failed"])
-        add("")
+    if not _head(add, "f) End to end through a private Sendmail", e):
         return
     add(_intro(args, e, e["version"]) + " Native: the same addresses as a virtusertable "
         "(`makemap hash`, %s entries: %.1f s) with the hosted domains in {VirtHost}; the "
