@@ -25,8 +25,8 @@
 #define MAXREPS 99
 
 enum { K_PLAIN, K_EXT, K_UPPER, K_QUOTED, K_IDN, K_LITERAL, K_MIX, NK };
-static const char *const knames[NK] = {"plain",  "extension", "upper case", "quoted",
-                                       "IDN",    "literal",   "mix"};
+static const char *const knames[NK] = {"plain", "extension", "upper case", "quoted",
+                                       "IDN",   "literal",   "mix"};
 static const char *const keys[NK] = {"plain", "ext", "upper", "quoted", "idn", "literal", "mix"};
 
 struct sample {
@@ -78,7 +78,10 @@ static void make(struct sample *s, int k, long i)
         snprintf(s->text, sizeof(s->text), "<\"john doe%ld\"@d%ld.example>", i, d);
         break;
     case K_IDN:
-        snprintf(s->text, sizeof(s->text), "<user%ld@b\xc3\xbc" "cher%ld.example>", i, d);
+        snprintf(s->text, sizeof(s->text),
+                 "<user%ld@b\xc3\xbc"
+                 "cher%ld.example>",
+                 i, d);
         break;
     default:
         snprintf(s->text, sizeof(s->text), "<user%ld@[192.0.2.%ld]>", i, d % 256);
