@@ -651,17 +651,14 @@ size_t addr_format(const struct addr *a, bool with_extension, bool fold, char *b
         buf[0] = '\0';
         return 0;
     }
-    /* Fold while copying, and only the local part: the domain is lower
-     * case already (check_domain folds every form it accepts). */
-    if (fold)
-        addr_fold(buf, a->local, llen);
-    else
-        memcpy(buf, a->local, llen);
+    memcpy(buf, a->local, llen);
     if (a->domain_len > 0) {
         buf[llen] = '@';
         memcpy(buf + llen + 1, a->domain, a->domain_len);
     }
     buf[total] = '\0';
+    if (fold)
+        addr_fold(buf, buf, total);
     return total;
 }
 
@@ -672,9 +669,6 @@ const char *addr_extension(const struct addr *a)
 
 void addr_fold(char *dst, const char *src, size_t len)
 {
-    /* Without a branch (fold_char's ternary), so that it vectorises. */
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)src[i];
-        dst[i] = (char)(c | (unsigned char)(((unsigned)(c - 'A') < 26u) << 5));
-    }
+    for (size_t i = 0; i < len; i++)
+        dst[i] = fold_char(src[i]);
 }

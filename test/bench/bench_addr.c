@@ -9,7 +9,9 @@
  * repetition parses every one of them enough times to take about 20 ms.
  * Prints the median ns per call over the repetitions, and the spread.
  *
- *   bench_addr [-r REPETITIONS] [-m]
+ *   bench_addr [-r REPETITIONS] [-k KIND] [-m]
+ *   -k: one kind only (plain, ext, upper, quoted, idn, literal, mix), e.g.
+ *       to count instructions under valgrind --tool=callgrind;
  *   -m: also print machine-readable "M key value" lines
  */
 #include <stdio.h>
@@ -118,21 +120,26 @@ int main(int argc, char **argv)
     static struct addr parsed[NADDR];
     double v[MAXREPS];
     int reps = 9, machine = 0, opt;
+    const char *only = NULL;
     unsigned long sink = 0;
 
-    while ((opt = getopt(argc, argv, "r:m")) != -1) {
+    while ((opt = getopt(argc, argv, "r:k:m")) != -1) {
         if (opt == 'r')
             reps = atoi(optarg);
+        else if (opt == 'k')
+            only = optarg;
         else if (opt == 'm')
             machine = 1;
         else
-            return fprintf(stderr, "usage: bench_addr [-r REPETITIONS] [-m]\n"), 2;
+            return fprintf(stderr, "usage: bench_addr [-r REPETITIONS] [-k KIND] [-m]\n"), 2;
     }
     if (reps < 1 || reps > MAXREPS)
         return fprintf(stderr, "bench_addr: -r 1..%d\n", MAXREPS), 2;
     printf("%-12s %12s %9s %12s %9s\n", "kind", "parse ns", "spread", "format ns", "spread");
     for (int k = 0; k < NK; k++) {
         double med[2], spread[2];
+        if (only != NULL && strcmp(only, keys[k]) != 0)
+            continue;
         for (int i = 0; i < NADDR; i++) {
             make(&s[i], k, i);
             if (addr_parse(&parsed[i], s[i].text, s[i].len, "+") != ADDR_OK)
