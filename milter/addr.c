@@ -472,9 +472,11 @@ enum addr_error addr_parse(struct addr *out, const char *text, size_t len, const
 
     /* The fast path decides nothing but the common valid address; every
      * other input, and every error, is the general path's. */
-    if (text == NULL || !addr_parse_fast(out, text, len))
-        if ((err = parse_general(out, text, len)) != ADDR_OK)
+    if (text == NULL || !addr_parse_fast(out, text, len)) {
+        err = parse_general(out, text, len);
+        if (err != ADDR_OK)
             return err;
+    }
     out->base_len = split_extension(out, delimiters);
     return ADDR_OK;
 }
