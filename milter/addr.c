@@ -5,6 +5,7 @@
  * reads past len, never allocates and keeps no state, so it is safe to fuzz.
  */
 #include "addr.h"
+#include "addr_fast.h"
 
 #include <errno.h>
 #include <idn2.h>
@@ -391,7 +392,8 @@ static enum addr_error parse_local(struct addr *out, const char *p, size_t n, si
     return ADDR_OK;
 }
 
-enum addr_error addr_parse(struct addr *out, const char *text, size_t len, const char *delimiters)
+/* parse_general - addr_parse but the extension split, for any input. */
+static enum addr_error parse_general(struct addr *out, const char *text, size_t len)
 {
     struct span m;
     enum addr_error err;
@@ -461,8 +463,32 @@ enum addr_error addr_parse(struct addr *out, const char *text, size_t len, const
         if (err != ADDR_OK)
             return err;
     }
+    return ADDR_OK;
+}
+
+enum addr_error addr_parse(struct addr *out, const char *text, size_t len, const char *delimiters)
+{
+    enum addr_error err;
+
+    /* The fast path decides nothing but the common valid address; every
+     * other input, and every error, is the general path's. */
+    if (text == NULL || !addr_parse_fast(out, text, len)) {
+        err = parse_general(out, text, len);
+        if (err != ADDR_OK)
+            return err;
+    }
     out->base_len = split_extension(out, delimiters);
     return ADDR_OK;
+}
+
+enum addr_error addr_parse_general(struct addr *out, const char *text, size_t len,
+                                   const char *delimiters)
+{
+    enum addr_error err = parse_general(out, text, len);
+
+    if (err == ADDR_OK)
+        out->base_len = split_extension(out, delimiters);
+    return err;
 }
 
 enum addr_error addr_parse_domain(const char *text, size_t len, char out[ADDR_DOMAIN_MAX + 1])

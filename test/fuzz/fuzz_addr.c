@@ -4,8 +4,11 @@
  * Parses the input with several recipient_delimiter sets and checks the
  * invariants callers rely on: the parse does not depend on the delimiters
  * except for the extension split, the canonical text re-parses to itself
- * (bare and in angle brackets, folded or not), and addr_format honours
- * its buffer size.  Any violation aborts, which libFuzzer reports.
+ * (bare and in angle brackets, folded or not), addr_format honours its
+ * buffer size, and addr_parse (with its fast path) gives exactly what the
+ * general path alone gives: the same code and the same fields; whatever
+ * addr_parse_fast takes, the general path parses identically.  Any
+ * violation aborts, which libFuzzer reports.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -14,6 +17,7 @@
 #include <unistr.h>
 
 #include "addr.h"
+#include "addr_fast.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -98,15 +102,33 @@ static void check_round_trip(const struct addr *a, const char *delims)
     CHECK(memcmp(small, a->local, a->base_len) == 0);
 }
 
+/* Differential: the fast path changes no result. */
+static void check_general(const struct addr *a, enum addr_error err, const char *text, size_t size,
+                          const char *delims)
+{
+    struct addr g;
+
+    CHECK(addr_parse_general(&g, text, size, delims) == err);
+    if (err == ADDR_OK) {
+        same_parse(a, &g);
+        CHECK(a->base_len == g.base_len);
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const char *text = (const char *)data;
-    struct addr first, a;
+    struct addr first, a, fast;
     enum addr_error err0 = ADDR_OK;
 
+    if (addr_parse_fast(&fast, text, size)) {
+        CHECK(addr_parse_general(&a, text, size, NULL) == ADDR_OK);
+        same_parse(&fast, &a);
+    }
     for (size_t k = 0; k < NSETS; k++) {
         enum addr_error err = addr_parse(&a, text, size, delimiter_sets[k]);
         CHECK(addr_strerror(err) != NULL);
+        check_general(&a, err, text, size, delimiter_sets[k]);
         if (k == 0) {
             err0 = err;
             if (err == ADDR_OK)
