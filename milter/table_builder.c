@@ -216,12 +216,13 @@ int table_builder_add_domain(struct table_builder *b, const char *name, struct t
         b->domain_locs = locs;
     }
     struct domain_rec *rec =
-        table_arena_alloc(&t->arena, sizeof(*rec), _Alignof(struct domain_rec));
+        table_arena_alloc(&t->arena, sizeof(*rec) + len + 1, _Alignof(struct domain_rec));
     if (rec == NULL)
         return -1;
     memset(rec, 0, sizeof(*rec));
-    if ((rec->pub.name = fold_copy(&t->arena, name)) == NULL)
-        return -1;
+    addr_fold(rec->name, name, len);
+    rec->name[len] = '\0';
+    rec->pub.name = rec->name;
     rec->pub.unknown = t->settings.unknown;
     rec->index = (uint32_t)t->ndomains;
     memset(&b->domain_locs[t->ndomains], 0, sizeof(b->domain_locs[0]));

@@ -110,6 +110,7 @@ struct entry_rec {
 struct domain_rec {
     struct table_domain pub;
     uint32_t index;
+    char name[]; /* pub.name, in the record: a probe reads one line */
 };
 
 /*
