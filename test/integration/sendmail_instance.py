@@ -53,6 +53,7 @@ import util
 # is the one the binary really loads); see fetch_debs.
 BASE_PACKAGES = ("sendmail-bin", "sendmail-cf", "m4")
 SENDMAIL_REL = "usr/libexec/sendmail/sendmail"
+MAKEMAP_REL = "usr/libexec/sendmail/makemap"
 M4_REL = "usr/bin/m4"
 CF_REL = "usr/share/sendmail/cf"
 HOSTNAME_SUFFIX = "hm.test"
@@ -205,6 +206,7 @@ class Unpacked:
             if p.returncode != 0:
                 raise SendmailError("dpkg -x %s failed: %s" % (debs[pkg], p.stdout.strip()))
         self.sendmail = os.path.join(self.prefix, SENDMAIL_REL)
+        self.makemap = os.path.join(self.prefix, MAKEMAP_REL)
         self.m4 = os.path.join(self.prefix, M4_REL)
         self.cf_dir = os.path.join(self.prefix, CF_REL)
         for f in (self.sendmail, self.m4, os.path.join(self.cf_dir, "m4", "cf.m4")):
@@ -414,8 +416,8 @@ FEATURE(`nocanonify')dnl
 FEATURE(`accept_unresolvable_domains')dnl
 FEATURE(`accept_unqualified_senders')dnl
 FEATURE(`no_default_msa')dnl
-DAEMON_OPTIONS(`Port={port},Addr=127.0.0.1,Name=MTA')dnl
-{relay_domains}{milter}MAILER(`local')dnl
+DAEMON_OPTIONS(`Port={port},Addr=127.0.0.1,Name=MTA{daemon_extra}')dnl
+{relay_domains}{milter}{extra}MAILER(`local')dnl
 MAILER(`smtp')dnl
 """
 
@@ -439,7 +441,12 @@ class SendmailInstance:
     MILTER_DOWN = (451, "4.3.2")
 
     def __init__(self, root, name, sink_port, relay_domains=(), milter_socket=None, port=None,
-                 queue_interval="5s"):
+                 queue_interval="5s", extra_mc="", transcript=True, daemon_extra=""):
+        """extra_mc: m4 lines put after the generated ones, before the
+        MAILERs (FEATUREs, or a define() that overrides one above: the
+        benchmark's virtusertable and log level); transcript: record the
+        SMTP transcript (-X), which the benchmark leaves out; daemon_extra:
+        appended to the DAEMON_OPTIONS (",Listen=N" for the benchmark)."""
         self.root = os.path.abspath(os.path.join(root, name))
         self.name = name
         self.sink_port = sink_port
@@ -447,6 +454,9 @@ class SendmailInstance:
         self.milter_socket = milter_socket
         self.port = port or util.free_port()
         self.queue_interval = queue_interval
+        self.extra_mc = extra_mc
+        self.daemon_extra = daemon_extra
+        self.with_transcript = transcript
         self.hostname = "%s.%s" % (re.sub(r"[^a-z0-9-]", "-", name.lower()), HOSTNAME_SUFFIX)
         self.mqueue = os.path.join(self.root, "mqueue")
         self.cf = os.path.join(self.root, "sendmail.cf")
@@ -468,7 +478,8 @@ class SendmailInstance:
         relay = "".join("RELAY_DOMAIN(`%s')dnl\n" % d for d in self.relay_domains)
         milter = MILTER_LINE.format(socket=self.milter_socket) if self.milter_socket else ""
         return MC_TEMPLATE.format(hostname=self.hostname, root=self.root, port=self.port,
-                                  sink_port=self.sink_port, relay_domains=relay, milter=milter)
+                                  sink_port=self.sink_port, relay_domains=relay, milter=milter,
+                                  extra=self.extra_mc, daemon_extra=self.daemon_extra)
 
     def create(self):
         """Write the instance's files, generate sendmail.cf with the
@@ -543,8 +554,9 @@ class SendmailInstance:
         util.stop_at_exit(self)
         self.started = True
         self.syslog = SyslogCatcher(self.syslog_sock, self.maillog).start()
-        argv = [self.sm.sendmail, "-C", self.cf, "-bD", "-q" + self.queue_interval,
-                "-X", self.transcript]
+        argv = [self.sm.sendmail, "-C", self.cf, "-bD", "-q" + self.queue_interval]
+        if self.with_transcript:
+            argv += ["-X", self.transcript]
         script = self._ns_script(argv, with_dev=True)
         self._outf = open(self.stdout_log, "ab")
         self.proc = subprocess.Popen(
