@@ -144,6 +144,15 @@ int table_builder_add_entry(struct table_builder *b, enum table_kind kind, const
                             const char *const *targets, size_t ntargets, struct table_loc loc,
                             struct table_loc *prev);
 
+/*
+ * table_builder_expect_entries - room for about n more entries (an upper
+ * bound is best, e.g. a file's line count), so that the index is not
+ * rebuilt as it fills: each rebuild touches every slot and holds the old
+ * index beside the new one.  A hint: returns 0, or -1 when out of memory
+ * (the builder is unchanged and still grows as needed).
+ */
+int table_builder_expect_entries(struct table_builder *b, size_t n);
+
 /* table_builder_intern_file - a copy of a file name that lives as long as
  * the builder, for struct table_loc; NULL when out of memory. */
 const char *table_builder_intern_file(struct table_builder *b, const char *file);

@@ -98,11 +98,15 @@ void table_arena_free(struct arena *a)
 
 /* ---- hash index ------------------------------------------------------- */
 
-int table_index_reserve(struct index *ix)
+int table_index_reserve(struct index *ix, size_t more)
 {
-    if (ix->slots != NULL && (ix->used + 1) * 2 <= ix->mask + 1)
+    if (ix->slots != NULL && (ix->used + more) * 2 <= ix->mask + 1)
         return 0;
+    if (more > SIZE_MAX / 4 / sizeof(struct slot) - ix->used)
+        return -1;
     size_t cap = ix->slots == NULL ? 64 : (ix->mask + 1) * 2;
+    while (cap < (ix->used + more) * 2)
+        cap *= 2;
     struct slot *slots = table_big_alloc(cap * sizeof(*slots));
     if (slots == NULL)
         return -1;

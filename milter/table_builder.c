@@ -66,7 +66,7 @@ static const char *intern_string(struct table_builder *b, const char *s)
     struct intern *in = &b->intern;
     size_t len = strlen(s);
 
-    if (table_index_reserve(&in->index) < 0)
+    if (table_index_reserve(&in->index, 1) < 0)
         return NULL;
     uint32_t h = util_hash(s, len);
     struct slot *slot = index_probe(&in->index, s, len, h, intern_key_of);
@@ -205,7 +205,7 @@ int table_builder_add_domain(struct table_builder *b, const char *name, struct t
         return -1;
     if (find_domain(b, name, &idx) != NULL)
         return 0;
-    if (table_index_reserve(&t->domain_index) < 0 ||
+    if (table_index_reserve(&t->domain_index, 1) < 0 ||
         util_grow((void **)&t->domains, &t->domains_cap, t->ndomains + 1, sizeof(*t->domains)) < 0)
         return -1;
     if (t->domains_cap != cap) {
@@ -216,12 +216,13 @@ int table_builder_add_domain(struct table_builder *b, const char *name, struct t
         b->domain_locs = locs;
     }
     struct domain_rec *rec =
-        table_arena_alloc(&t->arena, sizeof(*rec), _Alignof(struct domain_rec));
+        table_arena_alloc(&t->arena, sizeof(*rec) + len + 1, _Alignof(struct domain_rec));
     if (rec == NULL)
         return -1;
     memset(rec, 0, sizeof(*rec));
-    if ((rec->pub.name = fold_copy(&t->arena, name)) == NULL)
-        return -1;
+    addr_fold(rec->name, name, len);
+    rec->name[len] = '\0';
+    rec->pub.name = rec->name;
     rec->pub.unknown = t->settings.unknown;
     rec->index = (uint32_t)t->ndomains;
     memset(&b->domain_locs[t->ndomains], 0, sizeof(b->domain_locs[0]));
@@ -383,6 +384,30 @@ static int postfix_precedence(struct table_builder *b, struct entry_rec *old, en
     return 0;
 }
 
+int table_builder_expect_entries(struct table_builder *b, size_t n)
+{
+    struct table *t = b->t;
+
+    if (b->finished || n > UINT32_MAX - t->nentries)
+        return -1;
+    if (table_index_reserve(&t->entry_index, n) < 0 ||
+        util_grow((void **)&t->entries, &t->entries_cap, t->nentries + n, sizeof(*t->entries)) <
+            0 ||
+        grow_entry_info(b, t->nentries + n) < 0)
+        return -1;
+    return 0;
+}
+
+/* Whether key's local part holds a delimiter after its first byte, i.e.
+ * whether "target + extension" could itself be a key. */
+static bool has_extension_key(const char *key, const char *delims)
+{
+    const char *at = strrchr(key, '@');
+    size_t local = at != NULL ? (size_t)(at - key) : strlen(key);
+
+    return delims[0] != '\0' && local > 1 && strcspn(key + 1, delims) < local - 1;
+}
+
 int table_builder_add_entry(struct table_builder *b, enum table_kind kind, const char *address,
                             const char *const *targets, size_t ntargets, struct table_loc loc,
                             struct table_loc *prev)
@@ -396,7 +421,7 @@ int table_builder_add_entry(struct table_builder *b, enum table_kind kind, const
         return -1;
     addr_fold(key, address, len);
     key[len] = '\0';
-    if (table_index_reserve(&t->entry_index) < 0)
+    if (table_index_reserve(&t->entry_index, 1) < 0)
         return -1;
     uint32_t h = util_hash(key, len);
     struct slot *s = index_probe(&t->entry_index, key, len, h, entry_key_of);
@@ -429,25 +454,12 @@ int table_builder_add_entry(struct table_builder *b, enum table_kind kind, const
         b->entry_origins[t->nentries] |= ORIGIN_MAILBOX_SEEN;
     t->entries[t->nentries++] = rec;
     index_fill(&t->entry_index, s, h, len, rec);
+    /* decided here, where the key is in the cache (captured mailboxes count
+     * too: true only costs resolution a lookup it could have skipped) */
+    if (!t->extension_keys && has_extension_key(key, t->settings.delimiters))
+        t->extension_keys = true;
     t->kind_count[kind]++;
     return 0;
-}
-
-/* Whether some key's local part holds a delimiter after its first byte,
- * i.e. whether "target + extension" could itself be a key. */
-static bool find_extension_keys(const struct table *t)
-{
-    const char *delims = t->settings.delimiters;
-
-    if (delims[0] == '\0')
-        return false;
-    for (size_t i = 0; i < t->nentries; i++) {
-        const char *key = t->entries[i]->key, *at = strrchr(key, '@');
-        size_t local = at != NULL ? (size_t)(at - key) : strlen(key);
-        if (local > 1 && strcspn(key + 1, delims) < local - 1)
-            return true;
-    }
-    return false;
 }
 
 /* Classify every interned target: a declared mailbox in a hosted domain,
@@ -486,11 +498,12 @@ static void classify_targets(struct table_builder *b)
 static size_t capturing_domain(struct table_builder *b, size_t i)
 {
     const struct entry_rec *rec = b->t->entries[i];
-    const char *at = strrchr(rec->key, '@');
     const struct table_domain *d;
+    const char *at;
 
-    if (rec->pub.kind != TABLE_MAILBOX ||
-        (b->entry_origins[i] & ORIGIN_MASK) != TABLE_ORIGIN_MAILBOXES || at == NULL ||
+    /* the origin first: it is in a small array, the key in the record */
+    if ((b->entry_origins[i] & ORIGIN_MASK) != TABLE_ORIGIN_MAILBOXES ||
+        rec->pub.kind != TABLE_MAILBOX || (at = strrchr(rec->key, '@')) == NULL ||
         table_domain_lookup(b->t, at + 1, strlen(at + 1), &d) != 1)
         return (size_t)-1;
     size_t di = ((const struct domain_rec *)d)->index;
@@ -525,11 +538,27 @@ static void index_refill(struct table *t, struct slot *slots, size_t cap)
  * them per domain.  Returns 0, or -1 when out of memory (then nothing
  * has been left out).
  */
+/* Whether some domain's @domain line from a virtual(5) file could capture
+ * mailboxes at all (without one, finish need not look at the entries). */
+static bool may_capture(const struct table_builder *b)
+{
+    for (size_t di = 0; di < b->t->ndomains; di++) {
+        const struct table_domain *d = &b->t->domains[di]->pub;
+        const struct domain_locs *locs = &b->domain_locs[di];
+        if ((d->alias_domain != NULL && locs->alias_origin == TABLE_ORIGIN_VIRTUAL) ||
+            (d->ncatch_all > 0 && locs->catch_all_origin == TABLE_ORIGIN_VIRTUAL))
+            return true;
+    }
+    return false;
+}
+
 static int capture_mailboxes(struct table_builder *b)
 {
     struct table *t = b->t;
     size_t ncaptured = 0, kept = 0, cap = 64;
 
+    if (!may_capture(b))
+        return 0;
     for (size_t i = 0; i < t->nentries; i++) {
         size_t di = capturing_domain(b, i);
         if (di == (size_t)-1)
@@ -579,7 +608,6 @@ struct table *table_builder_finish(struct table_builder *b)
     b->nentries = b->t->nentries;
     b->ndomains = b->t->ndomains;
     classify_targets(b);
-    b->t->extension_keys = find_extension_keys(b->t);
     /* The intern index is only needed while adding. */
     free(b->intern.index.slots);
     memset(&b->intern, 0, sizeof(b->intern));

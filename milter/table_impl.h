@@ -94,9 +94,9 @@ static inline void index_fill(struct index *ix, struct slot *s, uint32_t h, size
     ix->used++;
 }
 
-/* table_index_reserve - make room for one more item, keeping the load at
+/* table_index_reserve - make room for more items, keeping the load at
  * most one half.  Returns 0, or -1 when out of memory. */
-int table_index_reserve(struct index *ix);
+int table_index_reserve(struct index *ix, size_t more);
 
 /* ---- the table -------------------------------------------------------- */
 
@@ -110,6 +110,7 @@ struct entry_rec {
 struct domain_rec {
     struct table_domain pub;
     uint32_t index;
+    char name[]; /* pub.name, in the record: a probe reads one line */
 };
 
 /*

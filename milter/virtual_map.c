@@ -637,6 +637,12 @@ static int load_buffer(struct table_builder *b, const char *name, const char *bu
         diag_add(d, DIAG_ERROR, name, 0, "out of memory");
         return 1;
     }
+    /* at most a line an entry: the builder sizes its index once */
+    size_t lines = 0;
+    for (const char *p = buf, *end = buf + len; (p = memchr(p, '\n', (size_t)(end - p))) != NULL;
+         p++)
+        lines++;
+    (void)table_builder_expect_entries(b, lines + 1);
     /* the builder applies Postfix's precedence between the two kinds */
     enum table_origin was =
         table_builder_set_origin(b, mailboxes ? TABLE_ORIGIN_MAILBOXES : TABLE_ORIGIN_VIRTUAL);

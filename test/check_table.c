@@ -171,6 +171,37 @@ START_TEST(test_builder_closed_after_finish)
 }
 END_TEST
 
+/* The size hint: an index sized up front holds what is added, past the
+ * hint too; an impossible hint fails and leaves the builder usable. */
+START_TEST(test_expect_entries_hint)
+{
+    char addr[64];
+    const struct table_entry *e;
+    enum { N = 3000 };
+
+    ck_assert_int_eq(table_builder_expect_entries(builder, (size_t)UINT32_MAX + 1), -1);
+    ck_assert_int_eq(table_builder_expect_entries(builder, N / 2), 0);
+    for (int i = 0; i < N; i++) {
+        snprintf(addr, sizeof(addr), "user%d@example.org", i);
+        ck_assert_int_eq(table_builder_add_entry(builder, TABLE_MAILBOX, addr, NULL, 0,
+                                                 at((unsigned)i + 1), NULL),
+                         0);
+        if (i == N / 4)
+            ck_assert_int_eq(table_builder_expect_entries(builder, N), 0);
+    }
+    struct table *t = table_builder_finish(builder);
+    ck_assert_int_eq(table_builder_expect_entries(builder, 1), -1); /* finished */
+    ck_assert_uint_eq(table_entry_count(t), N);
+    for (int i = 0; i < N; i++) {
+        snprintf(addr, sizeof(addr), "user%d@example.org", i);
+        ck_assert_int_eq(table_lookup(t, addr, strlen(addr), &e), 1);
+        ck_assert_uint_eq(table_entry_index(t, e), (size_t)i);
+    }
+    ck_assert_int_eq(table_lookup(t, "user3000@example.org", 20, &e), 0);
+    table_unref(t);
+}
+END_TEST
+
 START_TEST(test_many_entries_and_interning)
 {
     char addr[64], mailbox[64];
@@ -482,6 +513,7 @@ static Suite *table_suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_settings_copied_and_defaulted);
     tcase_add_test(tc, test_entry_lookup_folded);
+    tcase_add_test(tc, test_expect_entries_hint);
     tcase_add_test(tc, test_duplicate_entry_reports_first_location);
     tcase_add_test(tc, test_domain_attributes);
     tcase_add_test(tc, test_builder_closed_after_finish);
