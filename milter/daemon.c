@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
@@ -502,12 +503,29 @@ static int (*const start_steps[])(struct run *) = {
     start_metrics,   /* the metrics server's thread */
 };
 
+/*
+ * Large blocks (a table's arena and index blocks, a table file's text)
+ * must come from mmap, so that a table freed after a reload goes back to
+ * the system.  glibc raises its mmap threshold to the size of the largest
+ * mmapped block freed (up to 32 MiB); past that, such blocks come from
+ * the heap, and the heap kept the freed tables: with a 1,000,000-address
+ * table RSS grew by ~100 MB a reload (142 -> 828 MiB after five) instead of
+ * falling back to one table.  A fixed threshold turns the raise off.
+ */
+static void return_large_blocks(void)
+{
+#ifdef M_MMAP_THRESHOLD
+    (void)mallopt(M_MMAP_THRESHOLD, 1 << 20);
+#endif
+}
+
 int daemon_run(const struct daemon_options *opt)
 {
     struct run r = {.opt = opt, .start_time = metrics_now()};
     int status = 1;
     size_t i;
 
+    return_large_blocks();
     block_signals();
     log_open(FILTER_NAME, opt->foreground, opt->verbose ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
     log_set_stderr_copy(true); /* until detached */
