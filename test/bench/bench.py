@@ -511,10 +511,25 @@ def report(args, res, meta):
         chase_huge = med([kv.get("chase_huge_ns") for kv in r[big]])
         add("")
         add("Dependent-load latency of this machine (pointer chase over 256 MiB, same runs as "
-            "the %s row): **%s ns** per load with 4 KiB pages (as the table is allocated), %s ns "
-            "with transparent huge pages. A lookup in a table far larger than the caches "
-            "costs at least one such miss per dependent probe."
+            "the %s row): **%s ns** per load with 4 KiB pages, %s ns with transparent huge "
+            "pages (the table's large blocks are advised as huge pages). A lookup in a table "
+            "far larger than the caches costs at least one such miss per dependent probe."
             % (format(big, ","), fmt(chase), fmt(chase_huge)))
+        add("")
+        add("At %s addresses, each kind / the dependent load (issue 14 targets: hit <= 1.5, "
+            "secondary and extension <= 2.5): per pass against the 4 KiB-page chase measured "
+            "just before it (median of the runs' medians), and the medians against the "
+            "huge-page chase:" % format(big, ","))
+        add("")
+        add("| / dependent load | " + " | ".join(kinds) + " |")
+        add("|---|" + "---:|" * len(kinds))
+        add("| 4 KiB pages, per pass | %s |"
+            % " | ".join(fmt(med([kv.get("rep_ratio." + k) for kv in r[big]]), ".2f")
+                         for k in kinds))
+        huge = [med([kv.get("resolve_ns." + k) for kv in r[big]]) for k in kinds]
+        add("| huge pages | %s |" % " | ".join(
+            fmt(h / chase_huge if h and chase_huge else None, ".2f") for h in huge))
+        add("")
         add("Target: <= 150 ns and flat in table size.")
         b = r[big]
         add("")
