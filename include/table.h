@@ -216,6 +216,9 @@ struct table_key {
 };
 
 void table_key_prepare(const struct table *t, struct table_key *k, const char *key, size_t len);
+/* table_key_hint - only ask for the index memory of key, without waiting
+ * for it (table_key_prepare waits for the index to ask for the record). */
+void table_key_hint(const struct table *t, const char *key, size_t len);
 int table_lookup_key(const struct table *t, const struct table_key *k,
                      const struct table_entry **out);
 

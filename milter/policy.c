@@ -601,7 +601,6 @@ static void early_prefetch(const struct table *t, const char *text, size_t len)
 {
     char key[ADDR_TEXT_MAX + 1];
     const struct table_domain *d;
-    struct table_key k;
     size_t at = 0;
 
     if (len >= 2 && text[0] == '<' && text[len - 1] == '>') {
@@ -621,8 +620,17 @@ static void early_prefetch(const struct table *t, const char *text, size_t len)
     if (at == 0 || at + 1 == len)
         return;
     addr_fold(key, key, len);
-    if (table_domain_lookup(t, key + at + 1, len - at - 1, &d) == 1)
-        table_key_prepare(t, &k, key, len);
+    key[len] = '\0';
+    if (table_domain_lookup(t, key + at + 1, len - at - 1, &d) != 1)
+        return;
+    table_key_hint(t, key, len);
+    /* and the key without an extension, which the lookup tries next */
+    const char *delims = table_settings(t)->delimiters;
+    size_t ext = delims[0] != '\0' ? strcspn(key, delims) : at;
+    if (ext > 0 && ext < at) {
+        memmove(key + ext, key + at, len - at);
+        table_key_hint(t, key, ext + len - at);
+    }
 }
 
 /* resolve - parse text, then decide. */

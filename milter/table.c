@@ -14,11 +14,13 @@
  * needs it (table_key_prepare).  Nothing changes after
  * table_builder_finish, so readers need no locks.
  */
+#define _GNU_SOURCE /* mremap: the record region moves with its huge pages */
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "table.h"
 #include "table_impl.h"
@@ -96,6 +98,82 @@ void table_arena_free(struct arena *a)
     a->total = 0;
 }
 
+/* ---- record region ---------------------------------------------------- */
+
+/* region_map - size bytes (a multiple of the page size) of fresh
+ * anonymous memory; from HUGE_PAGE up aligned to it and advised as huge
+ * pages.  NULL when out of memory. */
+static char *region_map(size_t size)
+{
+    int prot = PROT_READ | PROT_WRITE, flags = MAP_PRIVATE | MAP_ANONYMOUS;
+    size_t span = size >= HUGE_PAGE ? size + HUGE_PAGE : size;
+    char *p = mmap(NULL, span, prot, flags, -1, 0);
+
+    if (p == MAP_FAILED)
+        return NULL;
+    if (span == size)
+        return p;
+    char *a = (char *)(((uintptr_t)p + HUGE_PAGE - 1) & ~(uintptr_t)(HUGE_PAGE - 1));
+    if (a > p)
+        (void)munmap(p, (size_t)(a - p));
+    if (p + span > a + size)
+        (void)munmap(a + size, (size_t)(p + span - (a + size)));
+#ifdef MADV_HUGEPAGE
+    (void)madvise(a, size, MADV_HUGEPAGE);
+#endif
+    return a;
+}
+
+int table_region_grow(struct rec_region *r, size_t need)
+{
+    size_t want = r->size < 65536 ? 65536 : r->size * 2;
+
+    while (want - r->used < need)
+        want *= 2;
+    if (want / REC_UNIT > UINT32_MAX)
+        return -1;
+    char *base = region_map(want);
+    if (base == NULL)
+        return -1;
+    if (r->base != NULL) {
+#ifdef MREMAP_FIXED
+        /* The pages move, not their contents: no copy, and huge pages
+         * stay huge when both places are aligned alike. */
+        if (mremap(r->base, r->size, want, MREMAP_MAYMOVE | MREMAP_FIXED, base) == MAP_FAILED) {
+            (void)munmap(base, want);
+            return -1;
+        }
+#else
+        memcpy(base, r->base, r->used);
+        (void)munmap(r->base, r->size);
+#endif
+#ifdef MADV_HUGEPAGE
+        /* the moved mapping keeps the old one's advice: advise it anew */
+        if (want >= HUGE_PAGE)
+            (void)madvise(base, want, MADV_HUGEPAGE);
+#endif
+    }
+    r->base = base;
+    r->size = want;
+    return 0;
+}
+
+void table_region_trim(struct rec_region *r)
+{
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    size_t keep = (r->used + page - 1) & ~(page - 1);
+
+    if (r->base != NULL && keep < r->size && munmap(r->base + keep, r->size - keep) == 0)
+        r->size = keep;
+}
+
+static void region_free(struct rec_region *r)
+{
+    if (r->base != NULL)
+        (void)munmap(r->base, r->size);
+    memset(r, 0, sizeof(*r));
+}
+
 /* ---- hash index ------------------------------------------------------- */
 
 int table_index_reserve(struct index *ix)
@@ -138,6 +216,12 @@ static const void *index_find(const struct index *ix, const char *key, size_t le
     return index_probe(ix, key, len, h, key_of)->item;
 }
 
+/* The bytes of the record index, or the region's allocation. */
+static size_t rec_index_bytes(const struct rec_index *ix)
+{
+    return ix->heads != NULL ? (ix->mask + 1) * sizeof(*ix->heads) : 0;
+}
+
 int table_lookup(const struct table *t, const char *key, size_t keylen,
                  const struct table_entry **out)
 {
@@ -148,20 +232,35 @@ int table_lookup(const struct table *t, const char *key, size_t keylen,
 
 void table_key_prepare(const struct table *t, struct table_key *k, const char *key, size_t len)
 {
-    const struct index *ix = &t->entry_index;
+    const struct rec_index *ix = &t->entry_index;
 
     k->key = key;
     k->len = len;
     k->hash = util_hash(key, len);
-    if (ix->slots != NULL)
-        __builtin_prefetch(&ix->slots[k->hash & ix->mask]);
+    if (ix->heads == NULL)
+        return;
+    /* The bucket head is (nearly always) in the cache; the record is what
+     * the lookup would wait for.  Its key may run into the next line. */
+    uint32_t off = ix->heads[k->hash & ix->mask];
+    if (off != REC_NONE) {
+        const char *rec = (const char *)rec_at(&t->recs, off);
+        __builtin_prefetch(rec);
+        __builtin_prefetch(rec + offsetof(struct entry_rec, key) + len);
+    }
+}
+
+void table_key_hint(const struct table *t, const char *key, size_t len)
+{
+    const struct rec_index *ix = &t->entry_index;
+
+    if (ix->heads != NULL)
+        __builtin_prefetch(&ix->heads[util_hash(key, len) & ix->mask]);
 }
 
 int table_lookup_key(const struct table *t, const struct table_key *k,
                      const struct table_entry **out)
 {
-    const struct entry_rec *rec =
-        index_find(&t->entry_index, k->key, k->len, k->hash, entry_key_of);
+    const struct entry_rec *rec = rec_find(t, k->key, k->len, k->hash);
 
     if (rec != NULL)
         *out = &rec->pub;
@@ -191,14 +290,14 @@ size_t table_entry_count(const struct table *t)
 
 const struct table_entry *table_entry_at(const struct table *t, size_t index)
 {
-    return index < t->nentries ? &t->entries[index]->pub : NULL;
+    return index < t->nentries ? &rec_at(&t->recs, t->entries[index])->pub : NULL;
 }
 
 size_t table_entry_index(const struct table *t, const struct table_entry *e)
 {
     size_t i = ((const struct entry_rec *)e)->index;
 
-    return i < t->nentries && &t->entries[i]->pub == e ? i : (size_t)-1;
+    return i < t->nentries && &rec_at(&t->recs, t->entries[i])->pub == e ? i : (size_t)-1;
 }
 
 size_t table_domain_count(const struct table *t)
@@ -236,7 +335,7 @@ bool table_extension_keys(const struct table *t)
 size_t table_memory(const struct table *t)
 {
     return sizeof(*t) + t->arena.total + t->entries_cap * sizeof(*t->entries) +
-           t->domains_cap * sizeof(*t->domains) + index_bytes(&t->entry_index) +
+           t->domains_cap * sizeof(*t->domains) + t->recs.size + rec_index_bytes(&t->entry_index) +
            index_bytes(&t->domain_index);
 }
 
@@ -244,7 +343,8 @@ void table_destroy(struct table *t)
 {
     table_arena_free(&t->arena);
     free(t->entries);
-    free(t->entry_index.slots);
+    region_free(&t->recs);
+    free(t->entry_index.heads);
     free(t->domains);
     free(t->domain_index.slots);
     free(t);

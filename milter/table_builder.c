@@ -216,12 +216,13 @@ int table_builder_add_domain(struct table_builder *b, const char *name, struct t
         b->domain_locs = locs;
     }
     struct domain_rec *rec =
-        table_arena_alloc(&t->arena, sizeof(*rec), _Alignof(struct domain_rec));
+        table_arena_alloc(&t->arena, sizeof(*rec) + len + 1, _Alignof(struct domain_rec));
     if (rec == NULL)
         return -1;
     memset(rec, 0, sizeof(*rec));
-    if ((rec->pub.name = fold_copy(&t->arena, name)) == NULL)
-        return -1;
+    addr_fold(rec->name, name, len);
+    rec->name[len] = '\0';
+    rec->pub.name = rec->name;
     rec->pub.unknown = t->settings.unknown;
     rec->index = (uint32_t)t->ndomains;
     memset(&b->domain_locs[t->ndomains], 0, sizeof(b->domain_locs[0]));
@@ -383,6 +384,106 @@ static int postfix_precedence(struct table_builder *b, struct entry_rec *old, en
     return 0;
 }
 
+/* ---- the entry records and their index -------------------------------- */
+
+/* rec_alloc - size bytes of the record region (REC_UNIT aligned); returns
+ * the offset, or REC_NONE when out of memory.  The region may move: while
+ * building, records are reached by offset only, and the pointers inside
+ * them are set at finish (fix_pointers). */
+static uint32_t rec_alloc(struct table *t, size_t size)
+{
+    struct rec_region *r = &t->recs;
+
+    if (r->used == 0)
+        r->used = REC_UNIT; /* offset 0 is REC_NONE */
+    if ((r->base == NULL || size > r->size - r->used) && table_region_grow(r, size) < 0)
+        return REC_NONE;
+    uint32_t off = (uint32_t)(r->used / REC_UNIT);
+    r->used += size;
+    return off;
+}
+
+/* fix_pointers - at finish, once nothing moves: the region's spare room
+ * given back, then each record's key and inline targets as the pointers
+ * of its table_entry.  (While building, inline targets are told by a NULL
+ * targets with ntargets > 0.) */
+static void fix_pointers(struct table *t)
+{
+    table_region_trim(&t->recs);
+    for (size_t i = 0; i < t->nentries; i++) {
+        struct entry_rec *rec = rec_at(&t->recs, t->entries[i]);
+        rec->pub.key = rec->key;
+        if (rec->pub.targets == NULL && rec->pub.ntargets > 0)
+            rec->pub.targets = entry_rec_targets(rec, rec->len);
+    }
+}
+
+static void rec_link(struct table *t, uint32_t off)
+{
+    struct entry_rec *rec = rec_at(&t->recs, off);
+    uint32_t *head = &t->entry_index.heads[rec->hash & t->entry_index.mask];
+
+    rec->next = *head;
+    *head = off;
+}
+
+/* heads_alloc - zeroed bucket heads for want entries at a load of at most
+ * one half (a hit then reads 1.25 records on average); *cap is their
+ * count.  NULL when out of memory. */
+static uint32_t *heads_alloc(size_t want, size_t *cap)
+{
+    size_t n = 64;
+
+    while (n < want)
+        n *= 2;
+    uint32_t *heads = table_big_alloc(n * sizeof(*heads));
+    if (heads != NULL)
+        memset(heads, 0, n * sizeof(*heads));
+    *cap = n;
+    return heads;
+}
+
+/* rec_index_install - heads (of cap buckets) as the index, linking the
+ * entries array anew. */
+static void rec_index_install(struct table *t, uint32_t *heads, size_t cap)
+{
+    free(t->entry_index.heads);
+    t->entry_index.heads = heads;
+    t->entry_index.mask = cap - 1;
+    for (size_t i = 0; i < t->nentries; i++)
+        rec_link(t, t->entries[i]);
+}
+
+/* new_entry - a record for key (folded, len bytes, hash h) with inline
+ * copies of the targets, linked into the index; REC_NONE when out of
+ * memory. */
+static uint32_t new_entry(struct table_builder *b, enum table_kind kind, const char *key,
+                          size_t len, uint32_t h, const char *const *targets, size_t ntargets)
+{
+    struct table *t = b->t;
+    uint32_t off = rec_alloc(t, entry_rec_size(len, ntargets));
+
+    if (off == REC_NONE)
+        return REC_NONE;
+    /* rec stays good: interning allocates in the arena, not the region */
+    struct entry_rec *rec = rec_at(&t->recs, off);
+    rec->hash = h;
+    rec->next = REC_NONE;
+    rec->len = (uint32_t)len;
+    memcpy(rec->key, key, len + 1);
+    rec->pub.key = NULL; /* set by fix_pointers */
+    rec->pub.kind = kind;
+    rec->pub.ntargets = (unsigned)ntargets;
+    rec->pub.targets = NULL;
+    const char **v = entry_rec_targets(rec, len);
+    for (size_t i = 0; i < ntargets; i++)
+        if ((v[i] = intern_string(b, targets[i])) == NULL)
+            return REC_NONE;
+    rec->index = (uint32_t)t->nentries;
+    rec_link(t, off);
+    return off;
+}
+
 int table_builder_add_entry(struct table_builder *b, enum table_kind kind, const char *address,
                             const char *const *targets, size_t ntargets, struct table_loc loc,
                             struct table_loc *prev)
@@ -396,12 +497,9 @@ int table_builder_add_entry(struct table_builder *b, enum table_kind kind, const
         return -1;
     addr_fold(key, address, len);
     key[len] = '\0';
-    if (table_index_reserve(&t->entry_index) < 0)
-        return -1;
     uint32_t h = util_hash(key, len);
-    struct slot *s = index_probe(&t->entry_index, key, len, h, entry_key_of);
-    if (s->item != NULL) {
-        struct entry_rec *old = (struct entry_rec *)s->item;
+    struct entry_rec *old = rec_find(t, key, len, h);
+    if (old != NULL) {
         int rc = postfix_precedence(b, old, kind, targets, ntargets, loc);
         if (rc == 1 && prev != NULL)
             *prev = b->entry_locs[old->index];
@@ -411,24 +509,21 @@ int table_builder_add_entry(struct table_builder *b, enum table_kind kind, const
             0 ||
         grow_entry_info(b, t->nentries + 1) < 0)
         return -1;
-    struct entry_rec *rec =
-        table_arena_alloc(&t->arena, sizeof(*rec) + len + 1, _Alignof(struct entry_rec));
-    if (rec == NULL)
+    if (t->entry_index.heads == NULL || t->nentries + 1 > t->entry_index.mask + 1) {
+        size_t cap;
+        uint32_t *heads = heads_alloc(t->entries_cap, &cap);
+        if (heads == NULL)
+            return -1;
+        rec_index_install(t, heads, cap);
+    }
+    uint32_t rec = new_entry(b, kind, key, len, h, targets, ntargets);
+    if (rec == REC_NONE)
         return -1;
-    memcpy(rec->key, key, len + 1);
-    rec->pub.key = rec->key;
-    rec->pub.kind = kind;
-    rec->pub.ntargets = (unsigned)ntargets;
-    rec->pub.targets = NULL;
-    if (ntargets > 0 && (rec->pub.targets = copy_targets(b, targets, ntargets)) == NULL)
-        return -1;
-    rec->index = (uint32_t)t->nentries;
     b->entry_locs[t->nentries] = loc;
     b->entry_origins[t->nentries] = (unsigned char)b->origin;
     if (b->origin == TABLE_ORIGIN_MAILBOXES && kind == TABLE_MAILBOX)
         b->entry_origins[t->nentries] |= ORIGIN_MAILBOX_SEEN;
     t->entries[t->nentries++] = rec;
-    index_fill(&t->entry_index, s, h, len, rec);
     t->kind_count[kind]++;
     return 0;
 }
@@ -442,7 +537,7 @@ static bool find_extension_keys(const struct table *t)
     if (delims[0] == '\0')
         return false;
     for (size_t i = 0; i < t->nentries; i++) {
-        const char *key = t->entries[i]->key, *at = strrchr(key, '@');
+        const char *key = rec_at(&t->recs, t->entries[i])->key, *at = strrchr(key, '@');
         size_t local = at != NULL ? (size_t)(at - key) : strlen(key);
         if (local > 1 && strcspn(key + 1, delims) < local - 1)
             return true;
@@ -485,7 +580,7 @@ static void classify_targets(struct table_builder *b)
  */
 static size_t capturing_domain(struct table_builder *b, size_t i)
 {
-    const struct entry_rec *rec = b->t->entries[i];
+    const struct entry_rec *rec = rec_at(&b->t->recs, b->t->entries[i]);
     const char *at = strrchr(rec->key, '@');
     const struct table_domain *d;
 
@@ -502,23 +597,6 @@ static size_t capturing_domain(struct table_builder *b, size_t i)
     return (size_t)-1;
 }
 
-/* index_refill - the entry index anew over the entries array, in slots
- * (zeroed, cap of them, a power of two over twice the entries). */
-static void index_refill(struct table *t, struct slot *slots, size_t cap)
-{
-    free(t->entry_index.slots);
-    t->entry_index.slots = slots;
-    t->entry_index.mask = cap - 1;
-    t->entry_index.used = 0;
-    for (size_t i = 0; i < t->nentries; i++) {
-        const struct entry_rec *rec = t->entries[i];
-        size_t len = strlen(rec->key);
-        uint32_t h = util_hash(rec->key, len);
-        index_fill(&t->entry_index, index_probe(&t->entry_index, rec->key, len, h, entry_key_of), h,
-                   len, rec);
-    }
-}
-
 /*
  * capture_mailboxes - leave out the mailbox_table mailboxes that a
  * virtual(5) @domain line captures (see table_builder_finish), counting
@@ -528,7 +606,7 @@ static void index_refill(struct table *t, struct slot *slots, size_t cap)
 static int capture_mailboxes(struct table_builder *b)
 {
     struct table *t = b->t;
-    size_t ncaptured = 0, kept = 0, cap = 64;
+    size_t ncaptured = 0, kept = 0;
 
     for (size_t i = 0; i < t->nentries; i++) {
         size_t di = capturing_domain(b, i);
@@ -536,7 +614,7 @@ static int capture_mailboxes(struct table_builder *b)
             continue;
         struct domain_locs *locs = &b->domain_locs[di];
         if (locs->captured++ == 0)
-            locs->captured_example = t->entries[i]->key; /* copied below */
+            locs->captured_example = rec_at(&t->recs, t->entries[i])->key; /* copied below */
         b->entry_origins[i] |= ORIGIN_CAPTURED;
         ncaptured++;
     }
@@ -548,16 +626,14 @@ static int capture_mailboxes(struct table_builder *b)
             (locs->captured_example = table_builder_intern_file(b, locs->captured_example)) == NULL)
             return -1;
     }
-    while (cap < (t->nentries - ncaptured) * 2 + 2)
-        cap *= 2;
-    struct slot *slots = table_big_alloc(cap * sizeof(*slots));
-    if (slots == NULL)
+    size_t cap;
+    uint32_t *heads = heads_alloc(t->nentries - ncaptured, &cap);
+    if (heads == NULL)
         return -1;
-    memset(slots, 0, cap * sizeof(*slots));
     for (size_t i = 0; i < t->nentries; i++) {
         if (b->entry_origins[i] & ORIGIN_CAPTURED)
             continue;
-        t->entries[i]->index = (uint32_t)kept;
+        rec_at(&t->recs, t->entries[i])->index = (uint32_t)kept;
         t->entries[kept] = t->entries[i];
         b->entry_locs[kept] = b->entry_locs[i];
         b->entry_origins[kept] = b->entry_origins[i];
@@ -565,7 +641,9 @@ static int capture_mailboxes(struct table_builder *b)
     }
     t->nentries = kept;
     t->kind_count[TABLE_MAILBOX] -= ncaptured;
-    index_refill(t, slots, cap);
+    /* the captured records stay in the region, unlinked (rare, and
+     * nothing else moves) */
+    rec_index_install(t, heads, cap);
     return 0;
 }
 
@@ -576,6 +654,7 @@ struct table *table_builder_finish(struct table_builder *b)
     if (capture_mailboxes(b) < 0)
         return NULL;
     b->finished = 1;
+    fix_pointers(b->t);
     b->nentries = b->t->nentries;
     b->ndomains = b->t->ndomains;
     classify_targets(b);

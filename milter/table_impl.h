@@ -98,18 +98,79 @@ static inline void index_fill(struct index *ix, struct slot *s, uint32_t h, size
  * most one half.  Returns 0, or -1 when out of memory. */
 int table_index_reserve(struct index *ix);
 
-/* ---- the table -------------------------------------------------------- */
+/* ---- entry records ----------------------------------------------------- */
 
-/* An entry and its key in one arena record. */
+/*
+ * Entry records live in one region of their own, addressed by 32-bit
+ * offsets (in units of 8 bytes, so up to 32 GiB; 0 means none), because
+ * the entry index is then small enough to stay in the CPU's caches: one
+ * 32-bit bucket head per entry or two, where 16-byte slots of pointers at
+ * half load took 32 bytes an entry and missed the cache like the records
+ * did.  A bucket's records are chained through their own `next`, each
+ * record holding its key's hash, so a probe reads the bucket head from
+ * cache and then, nearly always, one record: the one it looks for.
+ *
+ * The region grows while the table is built and may move then: records
+ * are reached by offset, and the pointers inside them are set at finish,
+ * after which nothing moves.
+ */
+struct rec_region {
+    char *base;
+    size_t size; /* bytes allocated */
+    size_t used; /* bytes handed out; starts at 8 so that offset 0 is none */
+};
+
+#define REC_UNIT 8u
+#define REC_NONE 0u
+
+/* table_region_grow - room for need more bytes in r (the region may move;
+ * offsets stay).  Returns 0, or -1 when out of memory or past the 32-bit
+ * offsets (r unchanged). */
+int table_region_grow(struct rec_region *r, size_t need);
+/* table_region_trim - give back the room past what is used. */
+void table_region_trim(struct rec_region *r);
+
+/* An entry, its key and (inline, after the key) its targets: one record,
+ * so that a hit reads one or two adjacent cache lines. */
 struct entry_rec {
     struct table_entry pub; /* first: a table_entry pointer is a record pointer */
+    uint32_t hash;          /* util_hash of the key */
+    uint32_t next;          /* the next record of the bucket, or REC_NONE */
     uint32_t index;
+    uint32_t len; /* of the key */
     char key[];
+};
+
+/* The bytes of a record with a key of len bytes and n inline targets. */
+static inline size_t entry_rec_size(size_t len, size_t ntargets)
+{
+    size_t head =
+        (offsetof(struct entry_rec, key) + len + 1 + REC_UNIT - 1) & ~(size_t)(REC_UNIT - 1);
+
+    return head + ntargets * sizeof(const char *);
+}
+
+/* The inline target array of a record of key length len. */
+static inline const char **entry_rec_targets(struct entry_rec *rec, size_t len)
+{
+    return (const char **)((char *)rec + entry_rec_size(len, 0));
+}
+
+static inline struct entry_rec *rec_at(const struct rec_region *r, uint32_t off)
+{
+    return (struct entry_rec *)(r->base + (size_t)off * REC_UNIT);
+}
+
+/* The bucket heads: mask + 1 (a power of two) 32-bit record offsets. */
+struct rec_index {
+    uint32_t *heads;
+    size_t mask;
 };
 
 struct domain_rec {
     struct table_domain pub;
     uint32_t index;
+    char name[]; /* pub.name: the key in the record, one line with it */
 };
 
 /*
@@ -123,9 +184,10 @@ struct table {
     _Atomic unsigned refs;
     struct arena arena;
     struct table_settings settings;
-    struct entry_rec **entries;
+    uint32_t *entries; /* record offsets, in index order */
     size_t nentries, entries_cap;
-    struct index entry_index;
+    struct rec_region recs;
+    struct rec_index entry_index;
     struct domain_rec **domains;
     size_t ndomains, domains_cap;
     struct index domain_index;
@@ -133,9 +195,20 @@ struct table {
     bool extension_keys;
 };
 
-static inline const char *entry_key_of(const void *item)
+/* rec_find - the record of key (len bytes, hash h) in t, or NULL. */
+static inline struct entry_rec *rec_find(const struct table *t, const char *key, size_t len,
+                                         uint32_t h)
 {
-    return ((const struct entry_rec *)item)->key;
+    if (t->entry_index.heads == NULL)
+        return NULL;
+    uint32_t off = t->entry_index.heads[h & t->entry_index.mask];
+    while (off != REC_NONE) {
+        struct entry_rec *rec = rec_at(&t->recs, off);
+        if (rec->hash == h && rec->len == len && memcmp(rec->key, key, len) == 0)
+            return rec;
+        off = rec->next;
+    }
+    return NULL;
 }
 
 static inline const char *domain_key_of(const void *item)
