@@ -532,12 +532,6 @@ static void index_refill(struct table *t, struct slot *slots, size_t cap)
     }
 }
 
-/*
- * capture_mailboxes - leave out the mailbox_table mailboxes that a
- * virtual(5) @domain line captures (see table_builder_finish), counting
- * them per domain.  Returns 0, or -1 when out of memory (then nothing
- * has been left out).
- */
 /* Whether some domain's @domain line from a virtual(5) file could capture
  * mailboxes at all (without one, finish need not look at the entries). */
 static bool may_capture(const struct table_builder *b)
@@ -552,6 +546,12 @@ static bool may_capture(const struct table_builder *b)
     return false;
 }
 
+/*
+ * capture_mailboxes - leave out the mailbox_table mailboxes that a
+ * virtual(5) @domain line captures (see table_builder_finish), counting
+ * them per domain.  Returns 0, or -1 when out of memory (then nothing
+ * has been left out).
+ */
 static int capture_mailboxes(struct table_builder *b)
 {
     struct table *t = b->t;

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "addr.h"
+#include "check_cases.h"
 
 /* A host name of exactly n octets (n >= 1), labels of at most 32. */
 static void make_domain(char *buf, size_t n)
@@ -243,11 +244,5 @@ static Suite *addr_domain_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(addr_domain_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return check_run(addr_domain_suite());
 }

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "addr.h"
+#include "bench_stats.h"
 
 #define NADDR 1024
 #define ROUNDS 64 /* passes over the NADDR addresses per repetition */
@@ -35,27 +36,6 @@ struct sample {
     char text[128];
     size_t len;
 };
-
-static double now(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-
-    return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof(*v), cmp_double);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
 
 /* One address of kind k, number i. */
 static void make(struct sample *s, int k, long i)

@@ -29,6 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_stats.h"
 #include "config.h"
 #include "diag.h"
 #include "policy.h"
@@ -40,33 +41,12 @@
 #define NCHAINS(naddr) ((naddr) / 8 < MAX_CHAINS ? (naddr) / 8 : MAX_CHAINS)
 #define NALIASDOMAINS 10
 
-static double now(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static long peak_rss_kib(void)
 {
     struct rusage ru;
 
     getrusage(RUSAGE_SELF, &ru);
     return ru.ru_maxrss;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-
-    return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof(*v), cmp_double);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 static void mailbox_name(char *buf, size_t size, long i, long ndomains)
